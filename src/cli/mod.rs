@@ -1,0 +1,65 @@
+//! The command-line definition (clap) and its translation into validated settings.
+//! Domain code never sees clap types: `args` holds them, `main` turns them into
+//! the `commands` layer's inputs and maps every outcome to an exit code.
+
+mod args;
+
+pub use args::{Cli, Command, GlobalArgs, InventoryArgs, OutputFormat};
+
+use crate::exit::Exit;
+use crate::output::{ColorChoice, Output};
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Parses the process arguments, runs the chosen command and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Ok,
+                _ => Exit::Usage,
+            };
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    let out = Output::new(
+        cli.global.verbose,
+        cli.global.quiet,
+        match cli.global.output {
+            OutputFormat::Text => crate::output::Format::Text,
+            OutputFormat::Json => crate::output::Format::Json,
+        },
+        match cli.global.color {
+            args::Color::Auto => ColorChoice::Auto,
+            args::Color::Always => ColorChoice::Always,
+            args::Color::Never => ColorChoice::Never,
+        },
+    );
+    out.init_tracing();
+    let result = dispatch(cli.command, &cli.global, &out);
+    match result {
+        Ok(exit) => exit.into(),
+        Err(failure) => {
+            out.error(&failure.message);
+            failure.exit.into()
+        }
+    }
+}
+
+fn dispatch(
+    command: Command,
+    _global: &GlobalArgs,
+    _out: &Output,
+) -> Result<Exit, crate::exit::Failure> {
+    match command {
+        Command::Inventory(_) => Err(crate::exit::Failure::new(
+            Exit::Unexpected,
+            "inventory parsing is being built",
+        )),
+    }
+}

@@ -1,0 +1,1 @@
+//! `regauth inventory`: print inventories as ansible-inventory does.

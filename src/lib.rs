@@ -1,0 +1,12 @@
+//! regauth validates container-registry credentials for OpenShift clusters and
+//! distributes them to nodes and to the cluster, the way the installer's
+//! registry-credential plays do, but once, in parallel, atomically and without leaks.
+
+pub mod cli;
+pub mod commands;
+pub mod exit;
+pub mod inventory;
+pub mod model;
+pub mod output;
+pub mod redact;
+pub mod vault;
