@@ -2,21 +2,41 @@
 
 use crate::exit::{Exit, HasExit};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
 
 /// Where a value or an error comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
-    /// The file.
-    pub file: PathBuf,
+    /// The file (shared: every variable of a file points at the same path).
+    pub file: Arc<Path>,
     /// 1-based line, when known.
     pub line: Option<usize>,
 }
 
 impl Origin {
     /// An origin at a line of a file.
-    pub fn at(file: impl Into<PathBuf>, line: usize) -> Self {
-        Origin { file: file.into(), line: Some(line) }
+    pub fn at(file: &Path, line: usize) -> Self {
+        Origin {
+            file: Arc::from(file),
+            line: Some(line),
+        }
+    }
+
+    /// An origin at a line of an already shared path.
+    pub fn shared(file: Arc<Path>, line: usize) -> Self {
+        Origin {
+            file,
+            line: Some(line),
+        }
+    }
+
+    /// A whole file, no line.
+    pub fn file(file: &Path) -> Self {
+        Origin {
+            file: Arc::from(file),
+            line: None,
+        }
     }
 }
 
@@ -42,7 +62,10 @@ pub struct InventoryError {
 impl InventoryError {
     /// An error at a place.
     pub fn new(origin: Origin, message: impl Into<String>) -> Self {
-        InventoryError { origin, message: message.into() }
+        InventoryError {
+            origin,
+            message: message.into(),
+        }
     }
 }
 
