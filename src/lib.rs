@@ -2,11 +2,14 @@
 //! distributes them to nodes and to the cluster, the way the installer's
 //! registry-credential plays do, but once, in parallel, atomically and without leaks.
 
+pub mod authmask;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod exit;
 pub mod inventory;
 pub mod model;
 pub mod output;
 pub mod redact;
+pub mod tls;
 pub mod vault;

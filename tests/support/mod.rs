@@ -1,0 +1,3 @@
+//! Real components the tests start on loopback (killed on drop).
+
+pub mod apiserver;
