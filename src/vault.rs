@@ -176,11 +176,11 @@ pub fn encrypt(plaintext: &str, password: &SecretString, label: Option<&str>) ->
     // The OS random source only fails on platforms regauth does not run on; a vault
     // with a predictable salt would be worse than stopping.
     getrandom::fill(&mut salt).expect("the operating system's random source failed");
-    encrypt_with_salt(plaintext, password, label, &salt)
+    encrypt_with_salt(plaintext.as_bytes(), password, label, &salt)
 }
 
 fn encrypt_with_salt(
-    plaintext: &str,
+    plaintext: &[u8],
     password: &SecretString,
     label: Option<&str>,
     salt: &[u8],
@@ -188,7 +188,7 @@ fn encrypt_with_salt(
     let keys = derive_keys(password, salt);
     let pad = BLOCK - plaintext.len() % BLOCK;
     let mut ct = Vec::with_capacity(plaintext.len() + pad);
-    ct.extend_from_slice(plaintext.as_bytes());
+    ct.extend_from_slice(plaintext);
     ct.resize(plaintext.len() + pad, pad as u8);
     keys.cipher().apply_keystream(&mut ct);
     let mut hmac = new_hmac(keys.hmac_key());
@@ -528,7 +528,7 @@ mod tests {
 
     #[test]
     fn encrypt_matches_ansible_layout() {
-        let text = encrypt_with_salt("x", &pw("pw"), Some("prod"), &[7; SALT_LEN]);
+        let text = encrypt_with_salt(b"x", &pw("pw"), Some("prod"), &[7; SALT_LEN]);
         let mut lines = text.lines();
         assert_eq!(lines.next(), Some("$ANSIBLE_VAULT;1.2;AES256;prod"));
         assert!(lines.all(|l| l.len() <= LINE_WIDTH && !l.is_empty()));
@@ -550,10 +550,15 @@ mod tests {
     fn real_ansible_decrypts_ours() {
         let salt: Vec<u8> = (0..SALT_LEN as u8).collect();
         let plain = "oreg_auth_password: \"p#;:$ 'q' \\\"dq\\\"\"\n";
-        let text = encrypt_with_salt(plain, &pw("regauth-example"), None, &salt);
+        let text = encrypt_with_salt(plain.as_bytes(), &pw("regauth-example"), None, &salt);
         assert_eq!(text, CHECKED_BY_ANSIBLE);
         assert_eq!(dec(&text, "regauth-example").unwrap(), plain);
-        let text = encrypt_with_salt(plain, &pw("regauth-example"), Some("prod"), &salt);
+        let text = encrypt_with_salt(
+            plain.as_bytes(),
+            &pw("regauth-example"),
+            Some("prod"),
+            &salt,
+        );
         assert_eq!(text, CHECKED_BY_ANSIBLE_LABELLED);
     }
 
@@ -574,6 +579,36 @@ mod tests {
 64666236643030646636616131653938373266363433346137643965363735323964353866636435
 6265376265323964316664323266393962386165663030633363
 ";
+
+    #[test]
+    fn binary_plaintext_is_refused() {
+        let text = encrypt_with_salt(&[0xff, 0xfe, 0x00], &pw("pw"), None, &[1; SALT_LEN]);
+        assert!(matches!(dec(&text, "pw"), Err(VaultError::NotUtf8)));
+    }
+
+    /// The committed vault files of the corpus and the examples, with their password files.
+    #[test]
+    fn decrypts_the_repository_vault_files() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let cases = [
+            (
+                "tests/corpus/inventory/20-vaulted-group-vars-file/group_vars/OSEv3.yml",
+                "tests/corpus/inventory/20-vaulted-group-vars-file/vault-pass.txt",
+                "oreg_auth_password: \"S3cure#Pa55 'q'\"",
+            ),
+            (
+                "inventories/vaulted/group_vars/OSEv3/vault.yml",
+                "inventories/vaulted/vault-pass.txt",
+                "oreg_auth_password: 'Vault#3d;pa:ss\"w''rd'",
+            ),
+        ];
+        for (file, pass, want) in cases {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            let password = load_password_file(&root.join(pass)).unwrap();
+            let plain = decrypt(&text, &password).unwrap();
+            assert!(plain.expose_secret().contains(want), "{file}");
+        }
+    }
 
     #[test]
     fn is_vault_accepts_indentation_only() {
