@@ -1,0 +1,49 @@
+//! The pure "bytes in, bytes out" merge every writer shares (local files, nodes over SSH).
+
+use super::{AuthFile, Credential, Format, ParseError, RegistryKey};
+
+/// The outcome of merging one credential into a file's bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// What the file should contain; the input bytes themselves when nothing changed.
+    pub bytes: Vec<u8>,
+    /// False when the file's meaning is unchanged, so it must not be rewritten.
+    pub changed: bool,
+    /// Things the user should know (e.g. a credential helper will shadow the entry).
+    pub warnings: Vec<String>,
+}
+
+/// Merges `credential` under `key` into `existing` (None: the file does not exist yet,
+/// and a new one of layout `new_format` is made). Refuses bytes that are not an auth file.
+///
+/// "Changed" compares meaning, not bytes: a file written by docker with another key
+/// order but the same entry is left as it is.
+pub fn merge(
+    existing: Option<&[u8]>,
+    new_format: Format,
+    key: &RegistryKey,
+    credential: &Credential,
+) -> Result<Merged, ParseError> {
+    let mut file = match existing {
+        Some(bytes) => AuthFile::parse(bytes)?,
+        None => AuthFile::new(new_format),
+    };
+    let mut warnings = Vec::new();
+    if let Some(helper) = file.helper_for(key) {
+        warnings.push(format!(
+            "the file routes {} to credential helper \"{helper}\" (credHelpers/credsStore); \
+             tools that honour it will not use the entry written here",
+            key.host()
+        ));
+    }
+    let changed = file.set(key, credential) || existing.is_none();
+    let bytes = match existing {
+        Some(old) if !changed => old.to_vec(),
+        _ => file.to_bytes(),
+    };
+    Ok(Merged {
+        bytes,
+        changed,
+        warnings,
+    })
+}

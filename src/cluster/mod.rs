@@ -1,0 +1,3 @@
+//! Kubernetes objects regauth builds and (later) applies.
+
+pub mod manifest;
