@@ -466,3 +466,94 @@ proptest::proptest! {
         proptest::prop_assert_eq!(again.bytes, m.bytes);
     }
 }
+
+#[test]
+fn dockercfg_name_gives_legacy_layout_for_new_and_empty_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let new = tmp.path().join(".dockercfg");
+    update_file(&new, &key("reg"), &cred("u", "p")).unwrap();
+    assert_eq!(
+        json_of(&std::fs::read(&new).unwrap()),
+        json!({"reg": {"auth": "dTpw"}})
+    );
+    let empty = tmp.path().join("node.dockercfg");
+    std::fs::write(&empty, "{}").unwrap();
+    update_file(&empty, &key("reg"), &cred("u", "p")).unwrap();
+    assert_eq!(
+        json_of(&std::fs::read(&empty).unwrap()),
+        json!({"reg": {"auth": "dTpw"}})
+    );
+    // Content that says config.json wins over the name.
+    let wrapped = tmp.path().join("x.dockercfg");
+    std::fs::write(&wrapped, r#"{"auths": {}}"#).unwrap();
+    update_file(&wrapped, &key("reg"), &cred("u", "p")).unwrap();
+    assert_eq!(
+        json_of(&std::fs::read(&wrapped).unwrap()),
+        json!({"auths": {"reg": {"auth": "dTpw"}}})
+    );
+}
+
+/// A symlinked config is updated through the link, as docker's writer does.
+#[test]
+fn symlink_is_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let real = tmp.path().join("dotfiles/config.json");
+    std::fs::create_dir(tmp.path().join("dotfiles")).unwrap();
+    std::fs::write(&real, fixture("podman-auth.json")).unwrap();
+    let link = tmp.path().join("config.json");
+    std::os::unix::fs::symlink("dotfiles/config.json", &link).unwrap();
+    let u = update_file(&link, &key("reg"), &cred("u", "p")).unwrap();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(u.path, tmp.path().join("dotfiles/config.json"));
+    assert_eq!(
+        json_of(&std::fs::read(&real).unwrap())["auths"]["reg"],
+        json!({"auth": "dTpw"})
+    );
+    assert!(
+        tmp.path()
+            .join("dotfiles/config.json.regauth-backup")
+            .exists()
+    );
+}
+
+/// Rewriting someone else's file (root updating a user's config) keeps its owner.
+#[test]
+fn owner_is_kept() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("config.json");
+    std::fs::write(&path, "{}").unwrap();
+    let me = std::fs::metadata(&path).unwrap();
+    // Only root can give a file away; otherwise the owner is already ours.
+    let other = if me.uid() == 0 { 4321 } else { me.uid() };
+    if me.uid() == 0 {
+        std::os::unix::fs::chown(&path, Some(other), Some(other)).unwrap();
+    }
+    update_file(&path, &key("reg"), &cred("u", "p")).unwrap();
+    let after = std::fs::metadata(&path).unwrap();
+    assert_eq!(after.uid(), other);
+    let backup = std::fs::metadata(backup_path(&path)).unwrap();
+    assert_eq!(backup.uid(), other);
+}
+
+#[test]
+fn merge_all_writes_several_registries_at_once() {
+    let creds = [
+        (key("a.example"), cred("u1", "p1")),
+        (key("b.example:5000/ns"), cred("u2", "p:2")),
+    ];
+    let m =
+        regauth::authfile::merge_all(Some(&fixture("podman-auth.json")), Format::Config, &creds)
+            .unwrap();
+    assert!(m.changed);
+    let f = AuthFile::parse(&m.bytes).unwrap();
+    assert_eq!(f.auths().unwrap().len(), 4);
+    let again = regauth::authfile::merge_all(Some(&m.bytes), Format::Config, &creds).unwrap();
+    assert!(!again.changed);
+    assert_eq!(again.bytes, m.bytes);
+}

@@ -44,21 +44,25 @@ impl AuthFile {
     /// object whose values are all objects, at least one with an `auth` field, is a
     /// legacy `.dockercfg`; anything else (including `{}`) is `Config`.
     pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+        Self::parse_hinted(bytes, Format::Config)
+    }
+
+    /// Like [`AuthFile::parse`], but content that fits both layouts (`{}`, or entries
+    /// without `auth`) takes `hint`, e.g. `Legacy` for a file named `.dockercfg`.
+    pub fn parse_hinted(bytes: &[u8], hint: Format) -> Result<Self, ParseError> {
         let root = parse_object(bytes)?;
         let legacy = !root.contains_key("auths")
-            && !root.is_empty()
             && root.values().all(Value::is_object)
-            && root
-                .values()
-                .any(|v| v.get("auth").is_some_and(Value::is_string));
-        Self::from_root(
-            root,
-            if legacy {
-                Format::Legacy
-            } else {
-                Format::Config
-            },
-        )
+            && (hint == Format::Legacy
+                || root
+                    .values()
+                    .any(|v| v.get("auth").is_some_and(Value::is_string)));
+        let format = if legacy {
+            Format::Legacy
+        } else {
+            Format::Config
+        };
+        Self::from_root(root, format)
     }
 
     /// Parses bytes known to be of one layout (e.g. from the file's name or a secret's type).

@@ -13,30 +13,44 @@ pub struct Merged {
     pub warnings: Vec<String>,
 }
 
-/// Merges `credential` under `key` into `existing` (None: the file does not exist yet,
-/// and a new one of layout `new_format` is made). Refuses bytes that are not an auth file.
+/// Merges `credential` under `key` into `existing` (None: the file does not exist yet).
+/// `hint` is the layout of a new file, and of existing content that fits both layouts
+/// (see [`AuthFile::parse_hinted`]). Refuses bytes that are not an auth file.
 ///
 /// "Changed" compares meaning, not bytes: a file written by docker with another key
 /// order but the same entry is left as it is.
 pub fn merge(
     existing: Option<&[u8]>,
-    new_format: Format,
+    hint: Format,
     key: &RegistryKey,
     credential: &Credential,
 ) -> Result<Merged, ParseError> {
+    merge_all(existing, hint, &[(key.clone(), credential.clone())])
+}
+
+/// [`merge`] for several registries at once (a node gets every credential of the
+/// inventory in one write).
+pub fn merge_all(
+    existing: Option<&[u8]>,
+    hint: Format,
+    credentials: &[(RegistryKey, Credential)],
+) -> Result<Merged, ParseError> {
     let mut file = match existing {
-        Some(bytes) => AuthFile::parse(bytes)?,
-        None => AuthFile::new(new_format),
+        Some(bytes) => AuthFile::parse_hinted(bytes, hint)?,
+        None => AuthFile::new(hint),
     };
     let mut warnings = Vec::new();
-    if let Some(helper) = file.helper_for(key) {
-        warnings.push(format!(
-            "the file routes {} to credential helper \"{helper}\" (credHelpers/credsStore); \
-             tools that honour it will not use the entry written here",
-            key.host()
-        ));
+    let mut changed = existing.is_none();
+    for (key, credential) in credentials {
+        if let Some(helper) = file.helper_for(key) {
+            warnings.push(format!(
+                "the file routes {} to credential helper \"{helper}\" (credHelpers/credsStore); \
+                 tools that honour it will not use the entry written here",
+                key.host()
+            ));
+        }
+        changed |= file.set(key, credential);
     }
-    let changed = file.set(key, credential) || existing.is_none();
     let bytes = match existing {
         Some(old) if !changed => old.to_vec(),
         _ => file.to_bytes(),

@@ -19,5 +19,5 @@ pub use credential::{Credential, StoredCredential};
 pub use document::{AuthFile, Format, masked_json};
 pub use error::{AuthFileError, ParseError};
 pub use key::{RegistryKey, normalize_lookup_key};
-pub use merge::{Merged, merge};
+pub use merge::{Merged, merge, merge_all};
 pub use write::{Step, Target, Updated, backup_path, update_file, write_atomic};

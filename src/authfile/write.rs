@@ -10,7 +10,7 @@ use super::{AuthFileError, Credential, Format, RegistryKey, merge};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -105,18 +105,15 @@ pub fn update_file_with(
     credential: &Credential,
     hook: &mut dyn FnMut(Step) -> io::Result<()>,
 ) -> Result<Updated, AuthFileError> {
+    let path = &resolve_symlink(path);
     let existing = read_existing(path)?;
-    let format = if path.extension().is_some_and(|e| e == "dockercfg") {
-        Format::Legacy
-    } else {
-        Format::Config
-    };
-    let merged = merge(existing.as_deref(), format, key, credential).map_err(|reason| {
-        AuthFileError::Refused {
-            path: path.to_path_buf(),
-            reason,
-        }
-    })?;
+    let merged =
+        merge(existing.as_deref(), layout_hint(path), key, credential).map_err(|reason| {
+            AuthFileError::Refused {
+                path: path.to_path_buf(),
+                reason,
+            }
+        })?;
     let mut backup = None;
     if merged.changed {
         backup = write_atomic_with(path, &merged.bytes, existing.as_deref(), hook)?;
@@ -127,6 +124,37 @@ pub fn update_file_with(
         backup,
         warnings: merged.warnings,
     })
+}
+
+/// The layout a file's name suggests: legacy for `.dockercfg` (and `*.dockercfg`).
+pub fn layout_hint(path: &Path) -> Format {
+    match path.file_name().and_then(|n| n.to_str()) {
+        Some(n) if n.ends_with(".dockercfg") => Format::Legacy,
+        _ => Format::Config,
+    }
+}
+
+/// Follows a symlink to the file it names, as docker's config writer does, so that a
+/// linked config (dotfile managers) is updated rather than replaced by a plain file.
+/// A dangling link is written through to its target too.
+fn resolve_symlink(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    // A bounded walk; a loop is left to fail at read time with the OS's error.
+    for _ in 0..40 {
+        match fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => match fs::read_link(&current) {
+                Ok(target) => {
+                    current = match current.parent() {
+                        Some(dir) => dir.join(target),
+                        None => target,
+                    }
+                }
+                Err(_) => break,
+            },
+            _ => break,
+        }
+    }
+    current
 }
 
 /// Reads the file, or None when it does not exist.
@@ -186,15 +214,18 @@ pub fn write_atomic_with(
             })
             .map_err(err(Step::CreateDir))?;
     }
+    // Keep the file's owner: root rewriting a user's file must not take it from them.
+    let owner = fs::metadata(path).ok().map(|m| (m.uid(), m.gid()));
     let backup = match previous {
         Some(old) => {
             let b = backup_path(path);
-            replace(&dir, &b, old, Target::Backup, hook).map_err(|(step, e)| err(step)(e))?;
+            replace(&dir, &b, old, owner, Target::Backup, hook)
+                .map_err(|(step, e)| err(step)(e))?;
             Some(b)
         }
         None => None,
     };
-    replace(&dir, path, bytes, Target::File, hook).map_err(|(step, e)| err(step)(e))?;
+    replace(&dir, path, bytes, owner, Target::File, hook).map_err(|(step, e)| err(step)(e))?;
     hook(Step::SyncDir)
         .and_then(|()| File::open(&dir)?.sync_all())
         .map_err(err(Step::SyncDir))?;
@@ -206,10 +237,11 @@ fn replace(
     dir: &Path,
     dest: &Path,
     bytes: &[u8],
+    owner: Option<(u32, u32)>,
     target: Target,
     hook: &mut dyn FnMut(Step) -> io::Result<()>,
 ) -> Result<(), (Step, io::Error)> {
-    let (tmp, mut file) = create_temp(dir, dest, target, hook)?;
+    let (tmp, mut file) = create_temp(dir, dest, owner, target, hook)?;
     let result = (|| {
         let step = Step::WriteTemp(target);
         hook(step)
@@ -235,6 +267,7 @@ fn replace(
 fn create_temp(
     dir: &Path,
     dest: &Path,
+    owner: Option<(u32, u32)>,
     target: Target,
     hook: &mut dyn FnMut(Step) -> io::Result<()>,
 ) -> Result<(PathBuf, File), (Step, io::Error)> {
@@ -257,7 +290,10 @@ fn create_temp(
         {
             Ok(file) => {
                 // The umask can only clear bits, but make 0600 explicit regardless.
-                if let Err(e) = file.set_permissions(fs::Permissions::from_mode(0o600)) {
+                let fixed = file
+                    .set_permissions(fs::Permissions::from_mode(0o600))
+                    .and_then(|()| chown_like(&file, owner));
+                if let Err(e) = fixed {
                     let _ = fs::remove_file(&tmp);
                     return Err((step, e));
                 }
@@ -267,4 +303,17 @@ fn create_temp(
             Err(e) => return Err((step, e)),
         }
     }
+}
+
+/// Gives the temp file the previous file's owner when it differs from ours (a
+/// non-root writer cannot, and then fails before touching the old file).
+fn chown_like(file: &File, owner: Option<(u32, u32)>) -> io::Result<()> {
+    let Some((uid, gid)) = owner else {
+        return Ok(());
+    };
+    let m = file.metadata()?;
+    if (m.uid(), m.gid()) == (uid, gid) {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(uid), Some(gid))
 }

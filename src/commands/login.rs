@@ -167,16 +167,13 @@ pub fn read_credential(
     Ok(Credential::new(user, password, None)?)
 }
 
-/// Checks the credential against the registry before anything is written.
+/// Checks the credential against the registry (the repository path of `key`, if
+/// any, is the scope to ask for) before anything is written.
 ///
-/// The registry client is built on another branch; until it is merged this refuses,
-/// naming `--skip-check`. Wiring point: replace the body with the client's check.
-fn check(
-    settings: &LoginSettings,
-    key: &RegistryKey,
-    _credential: &Credential,
-) -> Result<(), LoginError> {
-    let _ = settings.tls_verify;
+/// WIRING POINT: the registry client (src/registry/, built on the registry branch) is
+/// not merged yet, so for now this refuses and names `--skip-check`; after the merge
+/// its body becomes the client's check, mapping its failure reasons to LoginError.
+fn check(key: &RegistryKey, _credential: &Credential, _tls_verify: bool) -> Result<(), LoginError> {
     Err(LoginError::CheckUnavailable(key.host().to_string()))
 }
 
@@ -198,7 +195,7 @@ fn run_inner(
     };
     let credential = read_credential(settings, stdin)?;
     if !settings.skip_check {
-        check(settings, &key, &credential)?;
+        check(&key, &credential, settings.tls_verify)?;
     }
     let updated = authfile::update_file(&path, &key, &credential)?;
     for w in &updated.warnings {
