@@ -557,3 +557,25 @@ fn merge_all_writes_several_registries_at_once() {
     assert!(!again.changed);
     assert_eq!(again.bytes, m.bytes);
 }
+
+#[test]
+fn debug_never_shows_credentials() {
+    let old = fixture("docker-config.json");
+    let m = merge(
+        Some(&old),
+        Format::Config,
+        &key("r"),
+        &cred("u", "visible-pw"),
+    )
+    .unwrap();
+    let f = AuthFile::parse(&m.bytes).unwrap();
+    for text in [format!("{m:?}"), format!("{f:?}")] {
+        for secret in [
+            "ZG9ja2VyOmh1Yi1zZWNyZXQ=",
+            "token-body",
+            &cred("u", "visible-pw").auth_field(),
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+}

@@ -25,10 +25,20 @@ pub enum Format {
 const SECRET_FIELDS: [&str; 4] = ["auth", "password", "identitytoken", "registrytoken"];
 
 /// A parsed auth file. Fields we do not own are carried through untouched.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct AuthFile {
     root: Map<String, Value>,
     format: Format,
+}
+
+/// Debug shows the masked document: a stray `{:?}` in a log must not leak credentials.
+impl std::fmt::Debug for AuthFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthFile")
+            .field("format", &self.format)
+            .field("masked", &self.masked())
+            .finish()
+    }
 }
 
 impl AuthFile {

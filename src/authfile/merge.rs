@@ -3,7 +3,7 @@
 use super::{AuthFile, Credential, Format, ParseError, RegistryKey};
 
 /// The outcome of merging one credential into a file's bytes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Merged {
     /// What the file should contain; the input bytes themselves when nothing changed.
     pub bytes: Vec<u8>,
@@ -11,6 +11,17 @@ pub struct Merged {
     pub changed: bool,
     /// Things the user should know (e.g. a credential helper will shadow the entry).
     pub warnings: Vec<String>,
+}
+
+/// Debug leaves the bytes out (they hold credentials) and shows their size.
+impl std::fmt::Debug for Merged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Merged")
+            .field("bytes", &format_args!("<{} bytes>", self.bytes.len()))
+            .field("changed", &self.changed)
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 /// Merges `credential` under `key` into `existing` (None: the file does not exist yet).

@@ -24,7 +24,8 @@ pub struct GlobalArgs {
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Output format for results on stdout.
+    /// Output format for results on stdout (yaml: for commands that print Kubernetes
+    /// objects, e.g. `secret create`, whose default is yaml).
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text, global = true)]
     pub output: OutputFormat,
     /// When to colour the output (NO_COLOR is honoured with auto).

@@ -238,3 +238,47 @@ impl SecretManifest {
             .expect("serialising strings cannot fail")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn cred(user: &str, pass: &str, email: Option<&str>) -> Credential {
+        Credential::new(
+            user,
+            SecretString::from(pass.to_string()),
+            email.map(str::to_string),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn payload_is_gos_json_marshal() {
+        let p = dockerconfigjson_payload("r:5000", &cred("u", "a<b>&c\u{2028}", Some("e@x")));
+        assert_eq!(
+            std::str::from_utf8(p.expose_secret()).unwrap(),
+            r#"{"auths":{"r:5000":{"username":"u","password":"a\u003cb\u003e\u0026c\u2028","email":"e@x","auth":"dTphPGI+JmPigKg="}}}"#
+        );
+    }
+
+    #[test]
+    fn file_types() {
+        let m = SecretManifest::from_file_bytes("s", None, br#"{"auths":{}}"#).unwrap();
+        assert_eq!(m.secret_type, SecretType::DockerConfigJson);
+        let m = SecretManifest::from_file_bytes("s", None, br#"{"r":{"auth":"dTpw"}}"#).unwrap();
+        assert_eq!(m.secret_type, SecretType::DockerCfg);
+        assert!(SecretManifest::from_file_bytes("s", None, b"{}").is_err());
+        assert!(SecretManifest::from_file_bytes("s", None, b"[]").is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_payload() {
+        let m = SecretManifest::docker_registry("s", None, "r", &cred("u", "visible-pass", None));
+        let d = format!("{m:?}");
+        assert!(
+            !d.contains("visible-pass")
+                && !d.contains(&cred("u", "visible-pass", None).auth_field())
+        );
+    }
+}
