@@ -5,6 +5,11 @@
 //!
 //! Every step goes through a hook so tests can make each one fail in turn; the
 //! production hook does nothing.
+//!
+//! Not handled, on purpose: two regauth processes writing the same file at once (no
+//! lock, like podman and docker; the last rename wins, and each result is whole), and
+//! temp files left by a process killed with SIGKILL between create and rename (they
+//! are dot-files named `.<name>.regauth-<pid>-<n>.tmp`, never read by anyone).
 
 use super::{AuthFileError, Credential, Format, RegistryKey, merge};
 use std::fmt;
@@ -68,7 +73,10 @@ impl fmt::Display for Step {
             Step::WriteTemp(t) => write!(f, "writing the {}temp file", what(t)),
             Step::SyncTemp(t) => write!(f, "syncing the {}temp file", what(t)),
             Step::Rename(t) => write!(f, "renaming the {}temp file into place", what(t)),
-            Step::SyncDir => write!(f, "syncing the directory"),
+            Step::SyncDir => write!(
+                f,
+                "syncing the directory (the new file is in place but may not survive a crash)"
+            ),
         }
     }
 }
