@@ -2,6 +2,7 @@
 //! distributes them to nodes and to the cluster, the way the installer's
 //! registry-credential plays do, but once, in parallel, atomically and without leaks.
 
+pub mod authfile;
 pub mod authmask;
 pub mod cli;
 pub mod cluster;

@@ -24,7 +24,8 @@ pub struct GlobalArgs {
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Output format for results on stdout.
+    /// Output format for results on stdout (yaml: for commands that print Kubernetes
+    /// objects, e.g. `secret create`, whose default is yaml).
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text, global = true)]
     pub output: OutputFormat,
     /// When to colour the output (NO_COLOR is honoured with auto).
@@ -43,6 +44,8 @@ pub enum OutputFormat {
     Text,
     /// JSON for programs.
     Json,
+    /// YAML, for commands that print Kubernetes objects (`secret create`).
+    Yaml,
 }
 
 /// Colour choice.
@@ -77,6 +80,11 @@ pub struct InventoryArgs {
 pub enum Command {
     /// Parse inventories exactly as ansible-inventory does.
     Inventory(InventoryCmd),
+    /// Check a registry credential, then merge it into a Docker/Podman auth file.
+    Login(LoginCmd),
+    /// Kubernetes Secrets holding registry credentials.
+    #[command(subcommand)]
+    Secret(SecretCmd),
 }
 
 /// `regauth inventory`.
@@ -100,4 +108,77 @@ pub struct InventoryCmd {
     /// With --graph, the group to start from.
     #[arg(value_name = "GROUP", requires = "graph")]
     pub group: Option<String>,
+}
+
+/// `regauth login`: like `podman login --authfile` / `oc registry login --to`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("password").required(true).args(["password_stdin", "auth_basic_file"])))]
+pub struct LoginCmd {
+    /// Registry to log in to, optionally with a repository path (podman's
+    /// repository-scoped logins), e.g. quay.io/team; an https:// URL is reduced to its host.
+    #[arg(long, value_name = "REGISTRY[/PATH]")]
+    pub registry: String,
+    /// Auth file to merge the credential into. Default: $REGISTRY_AUTH_FILE, else
+    /// ${XDG_RUNTIME_DIR}/containers/auth.json, else ~/.config/containers/auth.json.
+    #[arg(long, visible_alias = "authfile", value_name = "FILE")]
+    pub to: Option<PathBuf>,
+    /// User name (required with --password-stdin).
+    #[arg(long, short = 'u', value_name = "USER")]
+    pub username: Option<String>,
+    /// Read the password from standard input (one trailing newline is dropped).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Read `user:password` from this file (the password may contain ':').
+    #[arg(long, value_name = "FILE")]
+    pub auth_basic_file: Option<PathBuf>,
+    /// Write without checking the credential against the registry first.
+    #[arg(long)]
+    pub skip_check: bool,
+    /// Verify the registry's TLS certificate when checking (--tls-verify=false to skip).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub tls_verify: bool,
+}
+
+/// `regauth secret …`.
+#[derive(Debug, Subcommand)]
+pub enum SecretCmd {
+    /// Build a registry-credential Secret, like `kubectl create secret docker-registry`
+    /// or `oc create secret generic --from-file=.dockerconfigjson=F`. Prints it with
+    /// --dry-run: YAML by default or with -o yaml, JSON with -o json.
+    Create(SecretCreateCmd),
+}
+
+/// `regauth secret create`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["from_file", "docker_username"])))]
+pub struct SecretCreateCmd {
+    /// The Secret's name.
+    pub name: String,
+    /// The Secret's namespace (omitted from the manifest when not given, as kubectl does).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// A Docker config.json, Podman auth.json (type kubernetes.io/dockerconfigjson)
+    /// or legacy .dockercfg (type kubernetes.io/dockercfg), taken verbatim.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["docker_server", "docker_email", "password_stdin"])]
+    pub from_file: Option<PathBuf>,
+    /// Registry server, written verbatim as the key (kubectl's default).
+    #[arg(
+        long,
+        value_name = "SERVER",
+        default_value = "https://index.docker.io/v1/"
+    )]
+    pub docker_server: String,
+    /// User name for the registry.
+    #[arg(long, value_name = "USER", requires = "password_stdin")]
+    pub docker_username: Option<String>,
+    /// Read the registry password from standard input (one trailing newline is dropped).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// E-mail recorded in the entry, as kubectl's --docker-email.
+    #[arg(long, value_name = "EMAIL")]
+    pub docker_email: Option<String>,
+    /// Only print the manifest (the only mode built so far: applying needs a cluster).
+    #[arg(long)]
+    pub dry_run: bool,
 }

@@ -5,6 +5,7 @@
 mod args;
 
 pub use args::{Cli, Command, GlobalArgs, InventoryArgs, OutputFormat};
+use args::{LoginCmd, SecretCmd, SecretCreateCmd};
 
 use crate::exit::Exit;
 use crate::output::{ColorChoice, Output};
@@ -31,7 +32,8 @@ pub fn main() -> ExitCode {
         cli.global.verbose,
         cli.global.quiet,
         match cli.global.output {
-            OutputFormat::Text => crate::output::Format::Text,
+            // YAML is only meaningful for commands printing objects, which handle it.
+            OutputFormat::Text | OutputFormat::Yaml => crate::output::Format::Text,
             OutputFormat::Json => crate::output::Format::Json,
         },
         match cli.global.color {
@@ -53,7 +55,7 @@ pub fn main() -> ExitCode {
 
 fn dispatch(
     command: Command,
-    _global: &GlobalArgs,
+    global: &GlobalArgs,
     out: &Output,
 ) -> Result<Exit, crate::exit::Failure> {
     use crate::commands;
@@ -73,6 +75,56 @@ fn dispatch(
             };
             commands::inventory::run(&settings, out)
         }
+        Command::Login(cmd) => {
+            crate::commands::login::run(&login_settings(cmd), out, &mut std::io::stdin().lock())
+        }
+        Command::Secret(SecretCmd::Create(cmd)) => crate::commands::secret::run(
+            &secret_create_settings(cmd, global),
+            out,
+            &mut std::io::stdin().lock(),
+        ),
+    }
+}
+
+fn login_settings(cmd: LoginCmd) -> crate::commands::login::LoginSettings {
+    use crate::commands::login::{LoginSettings, PasswordSource};
+    LoginSettings {
+        registry: cmd.registry,
+        to: cmd.to,
+        username: cmd.username,
+        // clap's group makes exactly one of the two present.
+        password: match cmd.auth_basic_file {
+            Some(f) => PasswordSource::BasicFile(f),
+            None => PasswordSource::Stdin,
+        },
+        skip_check: cmd.skip_check,
+        tls_verify: cmd.tls_verify,
+    }
+}
+
+/// `secret create` prints YAML unless `-o json` (text means YAML, as for `secret render`).
+fn secret_create_settings(
+    cmd: SecretCreateCmd,
+    global: &GlobalArgs,
+) -> crate::commands::secret::SecretCreateSettings {
+    use crate::commands::secret::{ManifestFormat, SecretCreateSettings, SecretSource};
+    SecretCreateSettings {
+        name: cmd.name,
+        namespace: cmd.namespace,
+        // clap's group makes --from-file or --docker-username present.
+        source: match (cmd.from_file, cmd.docker_username) {
+            (Some(f), _) => SecretSource::File(f),
+            (None, username) => SecretSource::Flags {
+                server: cmd.docker_server,
+                username: username.unwrap_or_default(),
+                email: cmd.docker_email,
+            },
+        },
+        dry_run: cmd.dry_run,
+        format: match global.output {
+            OutputFormat::Json => ManifestFormat::Json,
+            OutputFormat::Text | OutputFormat::Yaml => ManifestFormat::Yaml,
+        },
     }
 }
 

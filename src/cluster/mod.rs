@@ -6,6 +6,7 @@
 
 mod connect;
 mod error;
+pub mod manifest;
 mod node;
 mod objects;
 mod rbac;
