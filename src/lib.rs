@@ -3,7 +3,6 @@
 //! registry-credential plays do, but once, in parallel, atomically and without leaks.
 
 pub mod authfile;
-pub mod authmask;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

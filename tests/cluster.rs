@@ -144,7 +144,7 @@ async fn dry_run_asks_the_server_and_persists_nothing() {
         .await
         .unwrap();
     assert_eq!(change, Change::Created);
-    assert!(diff.contains("+.dockerconfigjson:"), "{diff}");
+    assert!(diff.contains("+++ .dockerconfigjson (after)"), "{diff}");
     let st = srv.state();
     assert!(
         st.get("secrets", "openshift", "imagestreamsecret")

@@ -235,17 +235,84 @@ fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ParseError> {
     }
 }
 
+/// A unified diff of two versions of an auth payload with every secret masked; a
+/// secret that differs shows as `******** (changed)`, so a rotation is visible
+/// without its value. Empty when the masked texts are equal.
+pub fn masked_diff(old: Option<&[u8]>, new: Option<&[u8]>, name: &str) -> String {
+    let parse = |b: Option<&[u8]>| b.map(|b| serde_json::from_slice::<Value>(b));
+    let render = |v: &Value| {
+        let mut out = Vec::new();
+        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+        Sorted(v)
+            .serialize(&mut ser)
+            .expect("serialising a JSON value cannot fail");
+        out.push(b'\n');
+        String::from_utf8(out).expect("serde_json writes UTF-8")
+    };
+    let unreadable = "<not JSON: contents hidden>\n".to_string();
+    let (o, n) = (parse(old), parse(new));
+    let mut ov = o.as_ref().and_then(|r| r.as_ref().ok()).cloned();
+    let mut nv = n.as_ref().and_then(|r| r.as_ref().ok()).cloned();
+    if let (Some(o), Some(n)) = (&ov, &mut nv) {
+        mark_changed(o, n);
+    }
+    ov.iter_mut().for_each(mask);
+    nv.iter_mut().for_each(mask);
+    let text = |src: &Option<Result<Value, serde_json::Error>>, v: &Option<Value>| match (src, v) {
+        (None, _) => String::new(),
+        (Some(_), Some(v)) => render(v),
+        (Some(_), None) => unreadable.clone(),
+    };
+    let (a, b) = (text(&o, &ov), text(&n, &nv));
+    if a == b {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(&a, &b)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{name} (before)"), &format!("{name} (after)"))
+        .to_string()
+}
+
+fn is_secret_key(k: &str) -> bool {
+    SECRET_FIELDS.contains(&k)
+        || crate::redact::is_secret_name(k)
+        || k.eq_ignore_ascii_case("authorization")
+}
+
+// A value no real auth file holds, so masking can tell "changed" secrets apart.
+const CHANGED: &str = "\u{1}regauth-changed";
+
+/// Marks secret leaves of `new` that differ from `old`, for `mask` to label.
+fn mark_changed(old: &Value, new: &mut Value) {
+    if let Value::Object(nm) = new {
+        for (k, nv) in nm.iter_mut() {
+            let ov = old.get(k);
+            if is_secret_key(k) {
+                if !nv.is_null() && ov != Some(nv) {
+                    *nv = Value::String(CHANGED.into());
+                }
+            } else if let Some(o) = ov {
+                mark_changed(o, nv);
+            }
+        }
+    }
+}
+
 /// Masks secret fields anywhere in the tree, plus any key whose name says secret
 /// (`redact::is_secret_name`) and an `Authorization` header in `HttpHeaders`.
 fn mask(v: &mut Value) {
     match v {
         Value::Object(m) => {
             for (k, child) in m.iter_mut() {
-                let secret = SECRET_FIELDS.contains(&k.as_str())
-                    || crate::redact::is_secret_name(k)
-                    || k.eq_ignore_ascii_case("authorization");
-                if secret && !child.is_null() {
-                    *child = Value::String(crate::redact::MASK.to_string());
+                if is_secret_key(k) && !child.is_null() {
+                    let text = if child.as_str() == Some(CHANGED) {
+                        format!("{} (changed)", crate::redact::MASK)
+                    } else {
+                        crate::redact::MASK.to_string()
+                    };
+                    *child = Value::String(text);
                 } else {
                     mask(child);
                 }
@@ -281,5 +348,29 @@ impl Serialize for Sorted<'_> {
             }
             other => other.serialize(s),
         }
+    }
+}
+
+#[cfg(test)]
+mod diff_tests {
+    #[test]
+    fn rotation_is_visible_but_masked() {
+        let d = super::masked_diff(
+            Some(br#"{"auths":{"r":{"auth":"b2xk"}}}"#),
+            Some(br#"{"auths":{"r":{"auth":"bmV3"}}}"#),
+            "config.json",
+        );
+        assert!(d.contains("+\t\t\t\"auth\": \"******** (changed)\""), "{d}");
+        assert!(!d.contains("b2xk") && !d.contains("bmV3"), "{d}");
+        let same = super::masked_diff(Some(b"{\"auths\":{}}"), Some(b"{\"auths\":{}}"), "x");
+        assert_eq!(same, "");
+        let created =
+            super::masked_diff(None, Some(br#"{"auths":{"r":{"auth":"c2VjcmV0"}}}"#), "x");
+        assert!(
+            created.contains("+") && !created.contains("c2VjcmV0"),
+            "{created}"
+        );
+        let garbage = super::masked_diff(Some(b"not json secret"), Some(b"{}"), "x");
+        assert!(!garbage.contains("secret"), "{garbage}");
     }
 }

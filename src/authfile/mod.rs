@@ -16,7 +16,7 @@ mod merge;
 pub mod write;
 
 pub use credential::{Credential, StoredCredential};
-pub use document::{AuthFile, Format, masked_json};
+pub use document::{AuthFile, Format, masked_diff, masked_json};
 pub use error::{AuthFileError, ParseError};
 pub use key::{RegistryKey, normalize_lookup_key};
 pub use merge::{Merged, merge, merge_all};
