@@ -239,7 +239,7 @@ fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ParseError> {
 /// secret that differs shows as `******** (changed)`, so a rotation is visible
 /// without its value. Empty when the masked texts are equal.
 pub fn masked_diff(old: Option<&[u8]>, new: Option<&[u8]>, name: &str) -> String {
-    let parse = |b: Option<&[u8]>| b.map(|b| serde_json::from_slice::<Value>(b));
+    let parse = |b: Option<&[u8]>| b.map(serde_json::from_slice::<Value>);
     let render = |v: &Value| {
         let mut out = Vec::new();
         let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
