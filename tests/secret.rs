@@ -175,8 +175,12 @@ fn text_output_means_yaml() {
 
 #[test]
 fn without_dry_run_it_needs_a_cluster() {
+    let home = tempfile::tempdir().unwrap();
     Command::cargo_bin("regauth")
         .unwrap()
+        .env("HOME", home.path())
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
         .args([
             "secret",
             "create",
@@ -186,9 +190,9 @@ fn without_dry_run_it_needs_a_cluster() {
         ])
         .write_stdin("x\n")
         .assert()
-        .code(2)
+        .code(5)
         .stdout("")
-        .stderr(predicates::str::contains("needs a cluster: not built yet"));
+        .stderr(predicates::str::contains("no kubeconfig found"));
 }
 
 #[test]

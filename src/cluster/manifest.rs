@@ -282,3 +282,95 @@ mod tests {
         );
     }
 }
+
+impl SecretManifest {
+    /// The secret to apply: the manifest's payload under its data key, our labels added.
+    pub fn to_spec(&self, namespace: &str) -> crate::cluster::SecretSpec {
+        let mut data = std::collections::BTreeMap::new();
+        data.insert(
+            self.secret_type.data_key().to_string(),
+            self.payload.expose_secret().to_vec(),
+        );
+        crate::cluster::SecretSpec {
+            name: self.name.clone(),
+            namespace: namespace.to_string(),
+            type_: self.secret_type.as_str().to_string(),
+            data,
+            labels: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+/// The e-mail the installer records in its secrets.
+pub const INSTALLER_EMAIL: &str = "openshift@openshift.com";
+
+/// The installer's secret name for a registry: `imagestreamsecret` for the oreg host,
+/// `o-a-<md5 hex of the host string>` for each additional registry.
+pub fn installer_secret_name(cred: &crate::model::RegistryCredential) -> String {
+    use md5::{Digest, Md5};
+    if cred.source == "oreg_auth_user" {
+        "imagestreamsecret".to_string()
+    } else {
+        format!("o-a-{}", hex::encode(Md5::digest(cred.host.as_bytes())))
+    }
+}
+
+/// The secrets the installer creates in `namespace` for these credentials (one per
+/// name; for two entries of one host the last wins, as the installer's loop does).
+pub fn installer_secrets(
+    registries: &[crate::model::RegistryCredential],
+    namespace: &str,
+) -> Result<Vec<SecretManifest>, crate::authfile::AuthFileError> {
+    let mut out: Vec<SecretManifest> = Vec::new();
+    for cred in registries {
+        let c = Credential::new(
+            cred.user.clone(),
+            cred.password.clone(),
+            Some(INSTALLER_EMAIL.to_string()),
+        )?;
+        let m = SecretManifest::docker_registry(
+            &installer_secret_name(cred),
+            Some(namespace),
+            &cred.host,
+            &c,
+        );
+        match out.iter_mut().find(|x| x.name == m.name) {
+            Some(slot) => *slot = m,
+            None => out.push(m),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod installer_tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    #[test]
+    fn names_like_the_installer() {
+        let mk = |host: &str, source: &str| crate::model::RegistryCredential {
+            host: host.into(),
+            user: "u".into(),
+            password: SecretString::from("p"),
+            test_login: true,
+            test_image: "i".into(),
+            tls_verify: true,
+            source: source.into(),
+        };
+        assert_eq!(
+            installer_secret_name(&mk("reg:5000", "oreg_auth_user")),
+            "imagestreamsecret"
+        );
+        // Python: hashlib.md5(b"r1.example.com").hexdigest(), as the installer's `hash('md5')`.
+        assert_eq!(
+            installer_secret_name(&mk(
+                "r1.example.com",
+                "openshift_additional_registry_credentials[0]"
+            )),
+            "o-a-398f7838c92c87ea4fc3556a78644abd"
+        );
+        let ms = installer_secrets(&[mk("r1", "a[0]"), mk("r1", "a[1]")], "openshift").unwrap();
+        assert_eq!(ms.len(), 1);
+    }
+}

@@ -17,7 +17,7 @@ pub use connect::{ConnectOptions, connect, connect_with_kubeconfig_text};
 pub use error::ClusterError;
 pub use node::wait_node_ready;
 pub use rbac::{PullerSubject, grant_image_puller};
-pub use secret::{Change, SecretSpec, ensure_secret, update_secret_data};
+pub use secret::{Change, Desired, SecretSpec, ensure_secret, update_secret_data};
 pub use serviceaccount::{LinkMode, link_secret};
 
 /// Label put on every object regauth manages.

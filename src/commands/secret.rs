@@ -1,5 +1,5 @@
-//! `regauth secret create`: build a registry-credential Secret and print it
-//! (client-side dry run); applying it to a cluster comes with the cluster layer.
+//! `regauth secret create|render|link`: registry-credential Secrets, printed
+//! (client dry run, render) or applied to a cluster (create, link).
 
 use crate::authfile::{AuthFileError, Credential};
 use crate::cluster::manifest::{ManifestError, SecretManifest};
@@ -43,20 +43,28 @@ pub struct SecretCreateSettings {
     pub namespace: Option<String>,
     /// Credential source.
     pub source: SecretSource,
-    /// `--dry-run` (client side).
-    pub dry_run: bool,
+    /// Print only, ask the server, or apply.
+    pub mode: ApplyMode,
+    /// Cluster access, for the server modes.
+    pub kube: crate::cluster::ConnectOptions,
     /// Output format.
     pub format: ManifestFormat,
+}
+
+/// What to do with an object: kubectl's `--dry-run=client|server|none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyMode {
+    /// Print it; contact no cluster.
+    Client,
+    /// Let the API server validate it without persisting.
+    Server,
+    /// Apply it.
+    Apply,
 }
 
 /// Why `secret create` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    /// Without `--dry-run` a cluster is needed.
-    #[error(
-        "secret create without --dry-run needs a cluster: not built yet (use --dry-run to print the manifest)"
-    )]
-    NeedsCluster,
     /// The source file could not be read.
     #[error("reading {path}: {source}")]
     Read {
@@ -140,13 +148,105 @@ pub fn run(
     out: &Output,
     stdin: &mut dyn Read,
 ) -> Result<Exit, Failure> {
-    if !settings.dry_run {
-        return Err(Failure::from_err(SecretError::NeedsCluster));
-    }
     let manifest = build(settings, stdin).map_err(Failure::from_err)?;
-    out.data(&match settings.format {
-        ManifestFormat::Yaml => manifest.to_yaml(),
-        ManifestFormat::Json => manifest.to_json(),
-    });
+    if settings.mode == ApplyMode::Client {
+        out.data(&match settings.format {
+            ManifestFormat::Yaml => manifest.to_yaml(),
+            ManifestFormat::Json => manifest.to_json(),
+        });
+        return Ok(Exit::Ok);
+    }
+    let dry = settings.mode == ApplyMode::Server;
+    super::block_on(async {
+        let (client, _) = crate::cluster::connect(&settings.kube)
+            .await
+            .map_err(Failure::from_err)?;
+        // kubectl's rule: -n, else the context's namespace.
+        let ns = settings
+            .namespace
+            .clone()
+            .unwrap_or_else(|| client.default_namespace().to_string());
+        let spec = manifest.to_spec(&ns);
+        let (change, diff) = crate::cluster::ensure_secret(&client, &spec, dry)
+            .await
+            .map_err(Failure::from_err)?;
+        super::report_change(out, "secret", &ns, &spec.name, &change, dry, &diff);
+        Ok(Exit::Ok)
+    })
+}
+
+/// Settings for `regauth secret render`.
+#[derive(Debug, Clone)]
+pub struct RenderSettings {
+    /// The inventory to read.
+    pub load: crate::inventory::LoadOptions,
+    /// Namespace of the secrets.
+    pub namespace: String,
+}
+
+/// Prints the installer's secrets for an inventory as a YAML stream.
+pub fn render(settings: &RenderSettings, out: &Output) -> Result<Exit, Failure> {
+    let inv = crate::inventory::load(&settings.load).map_err(Failure::from_err)?;
+    for w in inv.warnings() {
+        out.warn(w);
+    }
+    let model = crate::model::from_inventory(&inv).map_err(Failure::from_err)?;
+    let manifests =
+        crate::cluster::manifest::installer_secrets(&model.registries, &settings.namespace)
+            .map_err(Failure::from_err)?;
+    let docs: Vec<String> = manifests.iter().map(|m| m.to_yaml()).collect();
+    if !docs.is_empty() {
+        out.data(&docs.join("---\n"));
+    }
     Ok(Exit::Ok)
+}
+
+/// Settings for `regauth secret link`.
+#[derive(Debug, Clone)]
+pub struct LinkSettings {
+    /// The service account.
+    pub service_account: String,
+    /// The secret.
+    pub secret: String,
+    /// Namespace, else the context's.
+    pub namespace: Option<String>,
+    /// Lists to add it to.
+    pub modes: Vec<crate::cluster::LinkMode>,
+    /// Server-side dry run.
+    pub dry_run: bool,
+    /// Cluster access.
+    pub kube: crate::cluster::ConnectOptions,
+}
+
+/// Runs `regauth secret link`.
+pub fn link(settings: &LinkSettings, out: &Output) -> Result<Exit, Failure> {
+    super::block_on(async {
+        let (client, _) = crate::cluster::connect(&settings.kube)
+            .await
+            .map_err(Failure::from_err)?;
+        let ns = settings
+            .namespace
+            .clone()
+            .unwrap_or_else(|| client.default_namespace().to_string());
+        let change = crate::cluster::link_secret(
+            &client,
+            &ns,
+            &settings.service_account,
+            &settings.secret,
+            &settings.modes,
+            settings.dry_run,
+        )
+        .await
+        .map_err(Failure::from_err)?;
+        super::report_change(
+            out,
+            "serviceaccount",
+            &ns,
+            &settings.service_account,
+            &change,
+            settings.dry_run,
+            "",
+        );
+        Ok(Exit::Ok)
+    })
 }
