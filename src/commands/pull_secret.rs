@@ -163,7 +163,9 @@ fn merged(
         (Some(bytes), false) => match serde_json::from_slice::<serde_json::Value>(bytes) {
             Ok(serde_json::Value::Object(m)) => m,
             _ => {
-                return Err("the current pull secret is not valid JSON: fix or --replace it".into());
+                return Err(
+                    "the current pull secret is not valid JSON: fix or --replace it".into(),
+                );
             }
         },
         _ => serde_json::Map::new(),

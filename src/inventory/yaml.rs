@@ -585,3 +585,17 @@ mod tests {
         assert!(e.to_string().starts_with("inv.yml:"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod prop {
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Any text: no panic; a rejection names the file.
+        #[test]
+        fn never_panics(text in "[a-z0-9:\\-\\[\\]{}!&*|>'\" \\n]{0,80}") {
+            if let Err(e) = super::parse(&text, std::path::Path::new("f.yml"), None) {
+                proptest::prop_assert!(e.to_string().starts_with("f.yml:"), "{e}");
+            }
+        }
+    }
+}
