@@ -53,12 +53,18 @@ pub struct Failure {
 impl Failure {
     /// A failure with an explicit exit code.
     pub fn new(exit: Exit, message: impl Into<String>) -> Self {
-        Failure { message: message.into(), exit }
+        Failure {
+            message: message.into(),
+            exit,
+        }
     }
 
     /// Wraps any error that knows its exit code.
     pub fn from_err<E: HasExit + std::fmt::Display>(e: E) -> Self {
-        Failure { message: e.to_string(), exit: e.exit() }
+        Failure {
+            message: e.to_string(),
+            exit: e.exit(),
+        }
     }
 }
 

@@ -19,7 +19,12 @@ mod tests {
 
     #[test]
     fn secret_names() {
-        for n in ["oreg_auth_password", "ansible_become_pass", "MY_SECRET", "passwd"] {
+        for n in [
+            "oreg_auth_password",
+            "ansible_become_pass",
+            "MY_SECRET",
+            "passwd",
+        ] {
             assert!(is_secret_name(n), "{n}");
         }
         for n in ["oreg_auth_user", "oreg_url", "ansible_host"] {

@@ -16,7 +16,10 @@ pub struct Origin {
 impl Origin {
     /// An origin at a line of a file.
     pub fn at(file: impl Into<PathBuf>, line: usize) -> Self {
-        Origin { file: file.into(), line: Some(line) }
+        Origin {
+            file: file.into(),
+            line: Some(line),
+        }
     }
 }
 
@@ -42,7 +45,10 @@ pub struct InventoryError {
 impl InventoryError {
     /// An error at a place.
     pub fn new(origin: Origin, message: impl Into<String>) -> Self {
-        InventoryError { origin, message: message.into() }
+        InventoryError {
+            origin,
+            message: message.into(),
+        }
     }
 }
 

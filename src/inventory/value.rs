@@ -50,7 +50,9 @@ impl Value {
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
-            Value::Vault(VaultString { plaintext: Some(p), .. }) => Some(p.expose_secret()),
+            Value::Vault(VaultString {
+                plaintext: Some(p), ..
+            }) => Some(p.expose_secret()),
             _ => None,
         }
     }

@@ -1,0 +1,442 @@
+//! The Docker Registry v2 login check for one credential: ping `/v2/`, follow the
+//! challenge (Basic, or a token from the realm), fetch the test image's manifest,
+//! and turn every observation into a `Verdict`. Attempts are bounded by a timeout
+//! and retried only for transient reasons.
+
+use super::challenge::{self, AuthScheme};
+use super::classify::{self, Reason, Verdict};
+use super::reference::ImageRef;
+use super::tls::Trust;
+use crate::model::{Proxies, RegistryCredential};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{Client, Response, Url};
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The manifest types the container tools accept; an OCI manifest is answered
+/// 404 by distribution when its type is missing here.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.oci.image.index.v1+json";
+
+/// How one credential is checked: trust, proxies, timeout and retries.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Where CA certificates come from.
+    pub trust: Trust,
+    /// Proxies from the inventory; all `None` means the environment's.
+    pub proxies: Proxies,
+    /// Limit for one attempt (all its requests together).
+    pub timeout: Duration,
+    /// Further attempts after a transient failure.
+    pub retries: u32,
+    /// Pause between attempts unless the registry sends `Retry-After`.
+    pub retry_delay: Duration,
+}
+
+impl Default for CheckOptions {
+    /// The installer's numbers: 60 s per attempt, 3 retries 5 s apart.
+    fn default() -> Self {
+        CheckOptions {
+            trust: Trust::new(None),
+            proxies: Proxies::default(),
+            timeout: Duration::from_secs(60),
+            retries: 3,
+            retry_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Checks one credential until a final verdict or the attempts run out;
+/// returns the verdict and the number of attempts made.
+pub async fn check_with_attempts(cred: &RegistryCredential, opts: &CheckOptions) -> (Verdict, u32) {
+    let image = match ImageRef::parse(&cred.test_image) {
+        Ok(i) => i,
+        Err(e) => {
+            return (
+                Verdict::fail(
+                    Reason::RegistryError,
+                    format!("{e}: fix test_image for this entry"),
+                ),
+                0,
+            );
+        }
+    };
+    let mut session = Session {
+        cred,
+        opts,
+        image,
+        clients: HashMap::new(),
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let verdict = match tokio::time::timeout(opts.timeout, session.attempt()).await {
+            Ok(v) => v,
+            Err(_) => Verdict::transient(
+                Reason::Timeout,
+                format!(
+                    "no answer from {} within {} s",
+                    cred.host,
+                    opts.timeout.as_secs_f32()
+                ),
+            ),
+        };
+        tracing::debug!(registry = %cred.host, attempt, reason = %verdict.reason, "{}", verdict.message);
+        if !verdict.transient || attempt > opts.retries {
+            return (verdict, attempt);
+        }
+        tokio::time::sleep(verdict.retry_after.unwrap_or(opts.retry_delay)).await;
+    }
+}
+
+/// What we have learnt about the registry so far in one check.
+struct Session<'a> {
+    cred: &'a RegistryCredential,
+    opts: &'a CheckOptions,
+    image: ImageRef,
+    /// One client per `host[:port]`: each host gets its own certs.d trust, and the
+    /// registry's connection is reused between the ping and the manifest.
+    clients: HashMap<String, Client>,
+}
+
+/// `host[:port]` of a URL as certs.d names it (port only when not the default).
+fn host_key(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    }
+}
+
+/// Follows at most 10 redirects and never one from https to http: the
+/// Authorization header would travel in clear. reqwest itself drops
+/// Authorization when a redirect goes to another host or port.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt.url().scheme() == "http"
+            && attempt.previous().iter().any(|u| u.scheme() == "https");
+        if downgrade {
+            attempt.error("refusing a redirect from https to plain http")
+        } else if attempt.previous().len() >= 10 {
+            attempt.error("more than 10 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+impl Session<'_> {
+    fn host(&self) -> &str {
+        &self.cred.host
+    }
+
+    fn client(&mut self, url: &Url) -> Result<Client, Verdict> {
+        let key = host_key(url);
+        if let Some(c) = self.clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let tls = self
+            .opts
+            .trust
+            .client_config(&key, self.cred.tls_verify)
+            .map_err(|e| Verdict::fail(Reason::TlsError, e.to_string()))?;
+        let mut b = Client::builder()
+            .tls_backend_preconfigured(tls)
+            .redirect(redirect_policy())
+            .connect_timeout(self.opts.timeout)
+            .user_agent(concat!("regauth/", env!("CARGO_PKG_VERSION")));
+        let p = &self.opts.proxies;
+        if p.http.is_some() || p.https.is_some() {
+            // The inventory's proxies replace the environment's, as the installer does.
+            let no = p
+                .no_proxy
+                .as_deref()
+                .and_then(reqwest::NoProxy::from_string);
+            b = b.no_proxy();
+            for (url, https) in [(&p.http, false), (&p.https, true)] {
+                let Some(url) = url else { continue };
+                let proxy = if https {
+                    reqwest::Proxy::https(url)
+                } else {
+                    reqwest::Proxy::http(url)
+                };
+                let proxy = proxy.map_err(|e| {
+                    Verdict::fail(
+                        Reason::RegistryError,
+                        format!("proxy setting is not a URL: {e}"),
+                    )
+                })?;
+                b = b.proxy(proxy.no_proxy(no.clone()));
+            }
+        }
+        let c = b.build().map_err(|e| {
+            Verdict::fail(
+                Reason::RegistryError,
+                format!("HTTP client: {}", classify::chain(&e)),
+            )
+        })?;
+        self.clients.insert(key, c.clone());
+        Ok(c)
+    }
+
+    async fn send(
+        &mut self,
+        url: &Url,
+        auth: Option<&Auth>,
+        accept: Option<&str>,
+    ) -> Result<Response, Verdict> {
+        let client = self.client(url)?;
+        let mut req = client.get(url.clone());
+        if let Some(a) = accept {
+            req = req.header(ACCEPT, a);
+        }
+        req = match auth {
+            None => req,
+            Some(Auth::Basic) => {
+                req.basic_auth(&self.cred.user, Some(self.cred.password.expose_secret()))
+            }
+            Some(Auth::Bearer(token)) => req.header(AUTHORIZATION, token.clone()),
+        };
+        let host = host_key(url);
+        match req.send().await {
+            Ok(r) => {
+                tracing::debug!("GET {url} -> {}", r.status().as_u16());
+                Ok(r)
+            }
+            Err(e) => Err(classify::transport(&e, &host)),
+        }
+    }
+
+    fn registry_url(&self, path: &str) -> Result<Url, Verdict> {
+        Url::parse(&format!("https://{}{path}", self.host())).map_err(|e| {
+            Verdict::fail(
+                Reason::RegistryError,
+                format!("`{}` is not a registry host: {e}", self.host()),
+            )
+        })
+    }
+
+    /// One attempt: ping, authenticate, fetch the manifest.
+    async fn attempt(&mut self) -> Verdict {
+        match self.attempt_inner().await {
+            Ok(v) | Err(v) => v,
+        }
+    }
+
+    async fn attempt_inner(&mut self) -> Result<Verdict, Verdict> {
+        let ping = self.registry_url("/v2/")?;
+        let resp = self.send(&ping, None, None).await?;
+        let mut auth = match resp.status().as_u16() {
+            200..=299 => None,
+            401 => Some(self.authenticate(&resp).await?),
+            s => return Err(self.status_verdict(s, &resp, "/v2/")),
+        };
+        let path = format!(
+            "/v2/{}/manifests/{}",
+            self.image.repository,
+            self.image.reference()
+        );
+        let manifest = self.registry_url(&path)?;
+        let mut resp = self
+            .send(&manifest, auth.as_ref(), Some(MANIFEST_ACCEPT))
+            .await?;
+        if auth.is_none() && resp.status().as_u16() == 401 {
+            // The ping was open but the repository is not: authenticate now.
+            auth = Some(self.authenticate(&resp).await?);
+            resp = self
+                .send(&manifest, auth.as_ref(), Some(MANIFEST_ACCEPT))
+                .await?;
+        }
+        let status = resp.status().as_u16();
+        let (user, host, image) = (&self.cred.user, self.host(), &self.image);
+        let retry = retry_after(&resp);
+        let body = resp.bytes().await.unwrap_or_default();
+        let codes = classify::error_codes(&body);
+        Ok(match status {
+            200..=299 => Verdict::ok(format!("{user} can pull {image} from {host}")),
+            401 | 403 => Verdict::fail(
+                Reason::AccessDenied,
+                format!(
+                    "{user} can log in to {host} but may not pull {}: grant pull access or set test_image to an image {user} may pull",
+                    image.repository
+                ),
+            ),
+            404 if codes.iter().any(|c| c == "NAME_UNKNOWN") => Verdict::fail(
+                Reason::ImageNotFound,
+                format!(
+                    "repository {} does not exist on {host} — set test_image for this entry",
+                    image.repository
+                ),
+            ),
+            404 => Verdict::fail(
+                Reason::ImageNotFound,
+                format!("{image} not found on {host} — set test_image for this entry"),
+            ),
+            s => {
+                let mut v = classify::unexpected_status(s, host, &path, retry);
+                if !codes.is_empty() {
+                    v.message.push_str(&format!(" ({})", codes.join(", ")));
+                }
+                v
+            }
+        })
+    }
+
+    fn status_verdict(&self, status: u16, resp: &Response, what: &str) -> Verdict {
+        classify::unexpected_status(status, self.host(), what, retry_after(resp))
+    }
+
+    /// Turns a 401's challenge into working credentials, or the verdict why not.
+    async fn authenticate(&mut self, resp: &Response) -> Result<Auth, Verdict> {
+        let challenges: Vec<_> = resp
+            .headers()
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(challenge::parse)
+            .collect();
+        match challenge::choose(&challenges) {
+            Some(AuthScheme::Basic) => self.basic().await,
+            Some(AuthScheme::Bearer { realm, service }) => {
+                self.bearer(&realm, service.as_deref()).await
+            }
+            None => Err(Verdict::fail(
+                Reason::RegistryError,
+                format!(
+                    "{} asks for a login it does not describe (no Basic or Bearer challenge)",
+                    self.host()
+                ),
+            )),
+        }
+    }
+
+    /// Basic: the credentials themselves; `/v2/` with them tells whether they are right.
+    async fn basic(&mut self) -> Result<Auth, Verdict> {
+        let ping = self.registry_url("/v2/")?;
+        let resp = self.send(&ping, Some(&Auth::Basic), None).await?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(Auth::Basic),
+            401 | 403 => Err(self.wrong_password(None)),
+            s => Err(self.status_verdict(s, &resp, "/v2/")),
+        }
+    }
+
+    fn wrong_password(&self, token_host: Option<&str>) -> Verdict {
+        let (user, host) = (&self.cred.user, self.host());
+        let via = token_host
+            .map(|t| format!(" (rejected by its token service {t})"))
+            .unwrap_or_default();
+        Verdict::fail(
+            Reason::AuthFailed,
+            format!("wrong user name or password for {user} at {host}{via}"),
+        )
+    }
+
+    /// Bearer: ask the realm for a pull token with the credentials.
+    async fn bearer(&mut self, realm: &str, service: Option<&str>) -> Result<Auth, Verdict> {
+        let host = self.host().to_string();
+        let mut url = Url::parse(realm).map_err(|e| {
+            Verdict::fail(
+                Reason::RegistryError,
+                format!("{host} names a token service that is not a URL ({realm}): {e}"),
+            )
+        })?;
+        let realm_host = host_key(&url);
+        match url.scheme() {
+            "https" => {}
+            "http" if realm_host == host => {}
+            "http" => {
+                return Err(Verdict::fail(
+                    Reason::RegistryError,
+                    format!(
+                        "{host} sends logins to {realm}, plain HTTP on another host; regauth will not send the password there"
+                    ),
+                ));
+            }
+            s => {
+                return Err(Verdict::fail(
+                    Reason::RegistryError,
+                    format!("{host} names a token service with scheme {s}"),
+                ));
+            }
+        }
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(s) = service {
+                q.append_pair("service", s);
+            }
+            q.append_pair(
+                "scope",
+                &format!("repository:{}:pull", self.image.repository),
+            );
+        }
+        let resp = self.send(&url, Some(&Auth::Basic), None).await?;
+        let status = resp.status().as_u16();
+        match status {
+            200..=299 => {}
+            401 | 403 => return Err(self.wrong_password(Some(&realm_host))),
+            s => {
+                return Err(classify::unexpected_status(
+                    s,
+                    &realm_host,
+                    "its token request",
+                    retry_after(&resp),
+                ));
+            }
+        }
+        #[derive(serde::Deserialize)]
+        struct TokenAnswer {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| classify::transport(&e, &realm_host))?;
+        let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| {
+            Verdict::fail(
+                Reason::RegistryError,
+                format!("token service {realm_host} answered something that is not a token: {e}"),
+            )
+        })?;
+        let token = answer
+            .token
+            .filter(|t| !t.is_empty())
+            .or(answer.access_token.filter(|t| !t.is_empty()))
+            .ok_or_else(|| {
+                Verdict::fail(
+                    Reason::RegistryError,
+                    format!("token service {realm_host} answered without a token"),
+                )
+            })?;
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            Verdict::fail(
+                Reason::RegistryError,
+                format!("token service {realm_host} issued a token that is not a header value"),
+            )
+        })?;
+        // Sensitive values are never printed by the HTTP stack's own Debug output.
+        value.set_sensitive(true);
+        Ok(Auth::Bearer(value))
+    }
+}
+
+fn retry_after(resp: &Response) -> Option<Duration> {
+    classify::retry_after(
+        resp.headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()),
+        std::time::SystemTime::now(),
+    )
+}
+
+/// How requests authenticate once the challenge is answered.
+enum Auth {
+    /// `Authorization: Basic` with the credential.
+    Basic,
+    /// `Authorization: Bearer TOKEN` (marked sensitive).
+    Bearer(HeaderValue),
+}
