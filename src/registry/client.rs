@@ -146,7 +146,6 @@ impl Session<'_> {
         let mut b = Client::builder()
             .tls_backend_preconfigured(tls)
             .redirect(redirect_policy())
-            .connect_timeout(self.opts.timeout)
             .user_agent(concat!("regauth/", env!("CARGO_PKG_VERSION")));
         let p = &self.opts.proxies;
         if p.http.is_some() || p.https.is_some() {
@@ -251,10 +250,11 @@ impl Session<'_> {
                 .await?;
         }
         let status = resp.status().as_u16();
-        let (user, host, image) = (&self.cred.user, self.host(), &self.image);
         let retry = retry_after(&resp);
         let body = resp.bytes().await.unwrap_or_default();
         let codes = classify::error_codes(&body);
+        let (user, host) = (self.cred.user.clone(), self.host().to_string());
+        let image = self.image.clone();
         Ok(match status {
             200..=299 => Verdict::ok(format!("{user} can pull {image} from {host}")),
             401 | 403 => Verdict::fail(
@@ -264,25 +264,45 @@ impl Session<'_> {
                     image.repository
                 ),
             ),
-            404 if codes.iter().any(|c| c == "NAME_UNKNOWN") => Verdict::fail(
-                Reason::ImageNotFound,
-                format!(
-                    "repository {} does not exist on {host} — set test_image for this entry",
-                    image.repository
-                ),
-            ),
-            404 => Verdict::fail(
-                Reason::ImageNotFound,
-                format!("{image} not found on {host} — set test_image for this entry"),
-            ),
+            404 => {
+                // distribution answers MANIFEST_UNKNOWN for a missing repository too;
+                // the tag list tells the two apart so the message names the right fix.
+                let repo_missing = codes.iter().any(|c| c == "NAME_UNKNOWN")
+                    || self.repository_missing(auth.as_ref()).await;
+                let what = if repo_missing {
+                    format!("repository {} does not exist on {host}", image.repository)
+                } else {
+                    format!("{image} not found on {host}")
+                };
+                Verdict::fail(
+                    Reason::ImageNotFound,
+                    format!("{what} — set test_image for this entry"),
+                )
+            }
             s => {
-                let mut v = classify::unexpected_status(s, host, &path, retry);
+                let mut v = classify::unexpected_status(s, &host, &path, retry);
                 if !codes.is_empty() {
                     v.message.push_str(&format!(" ({})", codes.join(", ")));
                 }
                 v
             }
         })
+    }
+
+    /// True when the tag list says the repository itself is unknown.
+    async fn repository_missing(&mut self, auth: Option<&Auth>) -> bool {
+        let Ok(url) = self.registry_url(&format!("/v2/{}/tags/list", self.image.repository)) else {
+            return false;
+        };
+        match self.send(&url, auth, None).await {
+            Ok(r) if r.status().as_u16() == 404 => {
+                let body = r.bytes().await.unwrap_or_default();
+                classify::error_codes(&body)
+                    .iter()
+                    .any(|c| c == "NAME_UNKNOWN")
+            }
+            _ => false,
+        }
     }
 
     fn status_verdict(&self, status: u16, resp: &Response, what: &str) -> Verdict {
@@ -434,6 +454,7 @@ fn retry_after(resp: &Response) -> Option<Duration> {
 }
 
 /// How requests authenticate once the challenge is answered.
+#[derive(Clone)]
 enum Auth {
     /// `Authorization: Basic` with the credential.
     Basic,
