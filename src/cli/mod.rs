@@ -54,12 +54,32 @@ pub fn main() -> ExitCode {
 fn dispatch(
     command: Command,
     _global: &GlobalArgs,
-    _out: &Output,
+    out: &Output,
 ) -> Result<Exit, crate::exit::Failure> {
+    use crate::commands;
     match command {
-        Command::Inventory(_) => Err(crate::exit::Failure::new(
-            Exit::Unexpected,
-            "inventory parsing is being built",
-        )),
+        Command::Inventory(c) => {
+            let mode = match (c.host, c.graph) {
+                (Some(h), _) => commands::inventory::Mode::Host(h),
+                (None, true) => {
+                    commands::inventory::Mode::Graph(c.group.unwrap_or_else(|| "all".into()))
+                }
+                (None, false) => commands::inventory::Mode::List,
+            };
+            let settings = commands::inventory::Settings {
+                load: load_options(&c.inv),
+                mode,
+                show_secrets: c.show_secrets,
+            };
+            commands::inventory::run(&settings, out)
+        }
+    }
+}
+
+/// The inventory sources and vault password as the domain takes them.
+fn load_options(inv: &InventoryArgs) -> crate::inventory::LoadOptions {
+    crate::inventory::LoadOptions {
+        sources: inv.inventory.clone(),
+        vault_password_file: inv.vault_password_file.clone(),
     }
 }

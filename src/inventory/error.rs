@@ -2,23 +2,40 @@
 
 use crate::exit::{Exit, HasExit};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
 
 /// Where a value or an error comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
-    /// The file.
-    pub file: PathBuf,
+    /// The file (shared: every variable of a file points at the same path).
+    pub file: Arc<Path>,
     /// 1-based line, when known.
     pub line: Option<usize>,
 }
 
 impl Origin {
     /// An origin at a line of a file.
-    pub fn at(file: impl Into<PathBuf>, line: usize) -> Self {
+    pub fn at(file: &Path, line: usize) -> Self {
         Origin {
-            file: file.into(),
+            file: Arc::from(file),
             line: Some(line),
+        }
+    }
+
+    /// An origin at a line of an already shared path.
+    pub fn shared(file: Arc<Path>, line: usize) -> Self {
+        Origin {
+            file,
+            line: Some(line),
+        }
+    }
+
+    /// A whole file, no line.
+    pub fn file(file: &Path) -> Self {
+        Origin {
+            file: Arc::from(file),
+            line: None,
         }
     }
 }
