@@ -53,7 +53,7 @@ pub fn main() -> ExitCode {
 
 fn dispatch(
     command: Command,
-    _global: &GlobalArgs,
+    global: &GlobalArgs,
     out: &Output,
 ) -> Result<Exit, crate::exit::Failure> {
     use crate::commands;
@@ -72,6 +72,20 @@ fn dispatch(
                 show_secrets: c.show_secrets,
             };
             commands::inventory::run(&settings, out)
+        }
+        Command::Validate(c) => {
+            let settings = commands::validate::Settings {
+                load: load_options(&c.inv),
+                checks: commands::validate::Checks {
+                    registries: c.registries,
+                    forks: usize::from(c.forks),
+                    timeout: std::time::Duration::from_secs_f64(c.timeout),
+                    retries: c.retries,
+                    retry_delay: std::time::Duration::from_secs_f64(c.retry_delay),
+                    certs_dir: global.certs_dir.clone(),
+                },
+            };
+            commands::validate::run(&settings, out)
         }
     }
 }

@@ -2,3 +2,4 @@
 //! does its work through the domain modules and returns an exit status.
 
 pub mod inventory;
+pub mod validate;

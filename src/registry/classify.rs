@@ -187,27 +187,41 @@ pub fn tls_message(problem: TlsProblem, host: &str, detail: &str) -> String {
 
 /// Classifies a transport-level error (no HTTP answer) talking to `host`.
 pub fn transport(err: &reqwest::Error, host: &str) -> Verdict {
+    tracing::debug!("{host}: {}", chain(err));
+    let cause = root_cause(err);
     if let Some(p) = tls_problem(err) {
-        return Verdict::fail(Reason::TlsError, tls_message(p, host, &chain(err)));
+        return Verdict::fail(Reason::TlsError, tls_message(p, host, &cause));
     }
     if err.is_timeout() {
         return Verdict::transient(Reason::Timeout, format!("no answer from {host} in time"));
     }
-    let detail = chain(err);
-    if err.is_connect() || err.is_request() {
-        let what = if detail.contains("dns error") || detail.contains("failed to lookup") {
-            "cannot resolve"
-        } else if detail.contains("refused") {
-            "connection refused by"
-        } else {
-            "cannot talk to"
-        };
-        return Verdict::transient(Reason::Unreachable, format!("{what} {host}: {detail}"));
+    let lower = chain(err).to_ascii_lowercase();
+    let message = if lower.contains("dns error") || lower.contains("failed to lookup") {
+        format!("cannot resolve {host}: check the host name")
+    } else if lower.contains("refused") {
+        format!("connection refused by {host}: is the registry running, and is the port right?")
+    } else if lower.contains("reset") || lower.contains("closed") {
+        format!("{host} closed the connection: {cause}")
+    } else if err.is_connect() {
+        format!("cannot connect to {host}: {cause}")
+    } else {
+        format!("talking to {host}: {cause}")
+    };
+    let reason = if err.is_connect() || err.is_request() || err.is_body() {
+        Reason::Unreachable
+    } else {
+        Reason::RegistryError
+    };
+    Verdict::transient(reason, message)
+}
+
+/// The innermost cause's message (the one that says what actually happened).
+pub fn root_cause(err: &(dyn StdError + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
     }
-    Verdict::transient(
-        Reason::RegistryError,
-        format!("talking to {host}: {detail}"),
-    )
+    cur.to_string()
 }
 
 /// An error and its causes on one line, deduplicated (hyper repeats itself).

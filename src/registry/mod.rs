@@ -34,7 +34,7 @@ use std::time::Instant;
 /// Default `--forks` for validate. Checks wait on the network, not the CPU, and
 /// inventories rarely define more registries than this, so all run at once; lower
 /// it to spare a shared registry (Ansible's 5 would serialise 50 credentials in 10 waves).
-pub const DEFAULT_FORKS: usize = 50;
+pub const DEFAULT_FORKS: u16 = 50;
 
 /// One credential's outcome: an element of the JSON `results` of SPEC.md.
 #[derive(Debug, Clone, Serialize)]
