@@ -237,3 +237,262 @@ async fn wrong_password_is_not_retried() {
     );
     assert_eq!(r.attempts, 1);
 }
+
+// ---- through the binary: inventory in, report and exit code out ----
+
+const LEAK_PASSWORD: &str = "Leak-Canary-7f3a9c";
+
+/// An INI inventory: oreg on `oreg_host` for alice, then additional entries.
+fn inventory(
+    lab: &Lab,
+    oreg_host: &str,
+    oreg_password: &str,
+    additional: &str,
+) -> std::path::PathBuf {
+    let path = lab.dir.path().join("hosts.ini");
+    std::fs::write(
+        &path,
+        format!(
+            "[OSEv3:children]\nnodes\n[nodes]\nn1\n[OSEv3:vars]\n\
+openshift_deployment_type=openshift-enterprise\nopenshift_image_tag=v3.11\n\
+oreg_url={oreg_host}/openshift3/ose-${{component}}:${{version}}\n\
+oreg_auth_user=alice\noreg_auth_password={oreg_password}\n\
+openshift_additional_registry_credentials=[{additional}]\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn regauth(lab: &Lab) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_regauth"));
+    c.arg("--certs-dir").arg(lab.certs_dir());
+    for v in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "RUST_LOG",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+#[test]
+fn binary_reports_json_and_exit_codes() {
+    let lab = Lab::new();
+    let basic = lab
+        .registry()
+        .user("alice", "alice-pw")
+        .image("openshift3/ose-pod", "v3.11")
+        .start();
+    let tokens = lab.token_service(&[("bob", "bob-pw", &["other/repo"])], false);
+    let token_reg = lab
+        .registry()
+        .token(&tokens)
+        .image("openshift3/ose-pod", "v3.11")
+        .start();
+    let (b, t) = (&basic.host, &token_reg.host);
+    let inv = inventory(
+        &lab,
+        b,
+        "alice-pw",
+        &format!(
+            "{{'host':'{t}','user':'bob','password':'bob-pw'}},\
+             {{'host':'{t}','user':'nobody','password':'x','test_login':'False'}},\
+             {{'host':'{b}','user':'alice','password':'wrong'}}"
+        ),
+    );
+    let out = regauth(&lab)
+        .args(["validate", "--retries", "0", "-o", "json", "-i"])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reasons: Vec<(&str, &str)> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["source"].as_str().unwrap(), r["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("oreg_auth_user", "ok"),
+            (
+                "openshift_additional_registry_credentials[0]",
+                "access_denied"
+            ),
+            ("openshift_additional_registry_credentials[1]", "skipped"),
+            (
+                "openshift_additional_registry_credentials[2]",
+                "auth_failed"
+            ),
+        ]
+    );
+    assert_eq!(
+        json["summary"],
+        serde_json::json!({"ok": 1, "failed": 2, "skipped": 1})
+    );
+    let first = &json["results"][0];
+    for key in [
+        "registry",
+        "user",
+        "test_image",
+        "tls_verify",
+        "status",
+        "message",
+        "attempts",
+        "duration_ms",
+    ] {
+        assert!(!first[key].is_null(), "{key} missing in {first}");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .contains("nodes will get the last one (openshift_additional_registry_credentials[2])"),
+        "{stderr}"
+    );
+
+    // Only the working registry entry: exit 0, one line per credential and a summary.
+    let out = regauth(&lab)
+        .args([
+            "validate",
+            "--color",
+            "never",
+            "--registry",
+            t,
+            "--retries",
+            "0",
+            "-i",
+        ])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("access_denied: bob can log in"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap()
+            .contains("registries: ok=0 failed=1 skipped=1"),
+        "{stdout}"
+    );
+    let out = regauth(&lab)
+        .args(["validate", "--registry", b, "-i"])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "oreg ok, additional[2] wrong: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = regauth(&lab)
+        .args(["validate", "--registry", "nowhere:1", "-i"])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+}
+
+/// Every process's argv, while `child` runs: none may hold the password.
+fn watch_cmdlines(child: &mut std::process::Child, secret: &str) -> usize {
+    let mut scans = 0;
+    loop {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
+                assert!(
+                    !String::from_utf8_lossy(&cmd).contains(secret),
+                    "password in argv of pid {:?}",
+                    entry.file_name()
+                );
+            }
+        }
+        scans += 1;
+        if child.try_wait().unwrap().is_some() {
+            return scans;
+        }
+    }
+}
+
+#[test]
+fn password_never_leaks_at_trace_level() {
+    use base64::Engine;
+    let lab = Lab::new();
+    let basic = lab
+        .registry()
+        .user("alice", LEAK_PASSWORD)
+        .image("openshift3/ose-pod", "v3.11")
+        .start();
+    let tokens = lab.token_service(&[("bob", LEAK_PASSWORD, &["*"])], false);
+    let token_reg = lab
+        .registry()
+        .token(&tokens)
+        .image("openshift3/ose-pod", "v3.11")
+        .start();
+    let inv = inventory(
+        &lab,
+        &basic.host,
+        LEAK_PASSWORD,
+        &format!(
+            "{{'host':'{}','user':'bob','password':'{LEAK_PASSWORD}'}},{{'host':'{}','user':'alice','password':'{LEAK_PASSWORD}x'}}",
+            token_reg.host, basic.host
+        ),
+    );
+    let encoded: Vec<String> = ["alice", "bob"]
+        .iter()
+        .map(|u| base64::engine::general_purpose::STANDARD.encode(format!("{u}:{LEAK_PASSWORD}")))
+        .collect();
+    for format in ["text", "json"] {
+        let dir = lab.dir.path();
+        let (so, se) = (
+            dir.join(format!("out-{format}")),
+            dir.join(format!("err-{format}")),
+        );
+        let mut child = regauth(&lab)
+            .args(["-vvv", "validate", "--retries", "0", "-o", format, "-i"])
+            .arg(&inv)
+            .stdout(std::fs::File::create(&so).unwrap())
+            .stderr(std::fs::File::create(&se).unwrap())
+            .spawn()
+            .unwrap();
+        let scans = watch_cmdlines(&mut child, LEAK_PASSWORD);
+        assert!(scans >= 1);
+        let (stdout, stderr) = (
+            std::fs::read_to_string(&so).unwrap(),
+            std::fs::read_to_string(&se).unwrap(),
+        );
+        assert!(
+            stdout.contains("alice can pull") && stdout.contains("bob can pull"),
+            "{stdout}\n{stderr}"
+        );
+        assert!(
+            stderr.contains("TRACE") || stderr.contains("DEBUG"),
+            "-vvv must log: {stderr}"
+        );
+        for text in [&stdout, &stderr] {
+            assert!(!text.contains(LEAK_PASSWORD), "password leaked:\n{text}");
+            for e in &encoded {
+                assert!(
+                    !text.contains(e.as_str()),
+                    "Basic credentials leaked:\n{text}"
+                );
+            }
+            // A JWT's header starts with `eyJ`: the bearer token stays out of logs too.
+            assert!(!text.contains("eyJ"), "bearer token leaked:\n{text}");
+        }
+    }
+}
