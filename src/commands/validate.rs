@@ -114,7 +114,12 @@ fn select(
         return Ok(creds);
     }
     if let Some(missing) = wanted.iter().find(|w| !creds.iter().any(|c| &c.host == *w)) {
-        let known: Vec<&str> = creds.iter().map(|c| c.host.as_str()).collect();
+        let mut known: Vec<&str> = Vec::new();
+        for c in &creds {
+            if !known.contains(&c.host.as_str()) {
+                known.push(&c.host);
+            }
+        }
         return Err(Failure::new(
             Exit::Usage,
             format!(
@@ -222,8 +227,8 @@ mod tests {
 
     #[test]
     fn registry_filter() {
-        let all = vec![cred("a"), cred("b:5000")];
-        assert_eq!(select(all.clone(), &[]).unwrap().len(), 2);
+        let all = vec![cred("a"), cred("b:5000"), cred("a")];
+        assert_eq!(select(all.clone(), &[]).unwrap().len(), 3);
         let only = select(all.clone(), &["b:5000".into()]).unwrap();
         assert_eq!(only[0].host, "b:5000");
         let e = select(all, &["c".into()]).unwrap_err();

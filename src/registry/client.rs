@@ -257,6 +257,9 @@ impl Session<'_> {
         let image = self.image.clone();
         Ok(match status {
             200..=299 => Verdict::ok(format!("{user} can pull {image} from {host}")),
+            401 | 403 if matches!(auth, Some(Auth::Basic)) && !self.basic_login_works().await? => {
+                self.wrong_password(None)
+            }
             401 | 403 => Verdict::fail(
                 Reason::AccessDenied,
                 format!(
@@ -319,7 +322,10 @@ impl Session<'_> {
             .flat_map(challenge::parse)
             .collect();
         match challenge::choose(&challenges) {
-            Some(AuthScheme::Basic) => self.basic().await,
+            // Basic: the credentials themselves. They are not tried on `/v2/` first: the
+            // manifest request tells (each try costs the registry a bcrypt); only a 401
+            // there needs `/v2/` to tell a wrong password from a missing pull right.
+            Some(AuthScheme::Basic) => Ok(Auth::Basic),
             Some(AuthScheme::Bearer { realm, service }) => {
                 self.bearer(&realm, service.as_deref()).await
             }
@@ -333,13 +339,13 @@ impl Session<'_> {
         }
     }
 
-    /// Basic: the credentials themselves; `/v2/` with them tells whether they are right.
-    async fn basic(&mut self) -> Result<Auth, Verdict> {
+    /// After a 401/403 on the manifest with Basic: does `/v2/` accept the credentials?
+    async fn basic_login_works(&mut self) -> Result<bool, Verdict> {
         let ping = self.registry_url("/v2/")?;
         let resp = self.send(&ping, Some(&Auth::Basic), None).await?;
         match resp.status().as_u16() {
-            200..=299 => Ok(Auth::Basic),
-            401 | 403 => Err(self.wrong_password(None)),
+            200..=299 => Ok(true),
+            401 | 403 => Ok(false),
             s => Err(self.status_verdict(s, &resp, "/v2/")),
         }
     }

@@ -312,7 +312,17 @@ http:\n  addr: {host}\n  secret: regauth-lab-not-secret\n  tls:\n    certificate
         );
         std::fs::write(dir.join("config.yml"), config).unwrap();
         let log = std::fs::File::create(dir.join("registry.log")).unwrap();
-        let child = Command::new("docker-registry")
+        let mut command = Command::new("docker-registry");
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(|| {
+                // A killed test run (timeout, ^C) must not leave registries behind.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command
             .arg("serve")
             .arg(dir.join("config.yml"))
             .stdin(Stdio::null())
