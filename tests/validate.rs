@@ -496,3 +496,124 @@ fn password_never_leaks_at_trace_level() {
         }
     }
 }
+
+// ---- where credentials may go, TLS details, proxies: small fixture servers ----
+
+use support::https::Reply;
+use support::{LOOPBACK, LOOPBACK2};
+
+fn manifest_reply() -> Reply {
+    Reply::json(
+        200,
+        serde_json::json!({"schemaVersion": 2, "mediaType": support::image::OCI_MANIFEST}),
+    )
+    .header("Content-Type", support::image::OCI_MANIFEST)
+}
+
+#[tokio::test]
+async fn no_password_to_a_plain_http_realm_on_another_host() {
+    let lab = Lab::new();
+    let trap = Silent::start_on(LOOPBACK2);
+    let realm = format!("http://{}/token", trap.host);
+    let reg = lab.serve(LOOPBACK, move |_| {
+        Reply::json(401, serde_json::json!({})).header(
+            "WWW-Authenticate",
+            &format!(r#"Bearer realm="{realm}",service="s""#),
+        )
+    });
+    let r = check(&cred(&reg.host(), "alice", "pw", IMAGE), &opts(&lab)).await;
+    assert_reason(&r, Reason::RegistryError, "plain HTTP on another host");
+    assert_eq!(
+        trap.connections(),
+        0,
+        "nothing may be sent to the plain-HTTP realm"
+    );
+}
+
+#[tokio::test]
+async fn no_redirect_from_https_to_http() {
+    let lab = Lab::new();
+    let trap = Silent::start();
+    let target = format!("http://{}/v2/openshift3/ose-pod/manifests/v3.11", trap.host);
+    let reg = lab.serve(LOOPBACK, move |req| {
+        if req.header("authorization").is_none() {
+            Reply::json(401, serde_json::json!({})).header("WWW-Authenticate", r#"Basic realm="r""#)
+        } else {
+            Reply::json(302, serde_json::json!({})).header("Location", &target)
+        }
+    });
+    let o = CheckOptions {
+        retries: 2,
+        ..opts(&lab)
+    };
+    let r = check(&cred(&reg.host(), "alice", "pw", IMAGE), &o).await;
+    assert_reason(&r, Reason::RegistryError, "redirect");
+    assert_eq!(r.attempts, 1, "a refused redirect is not retried");
+    assert_eq!(trap.connections(), 0);
+}
+
+#[tokio::test]
+async fn authorization_dropped_on_cross_host_redirect() {
+    let lab = Lab::new();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let other = lab.serve(LOOPBACK2, move |req| {
+        s.lock()
+            .unwrap()
+            .push(req.header("authorization").map(str::to_string));
+        manifest_reply()
+    });
+    let target = format!("https://{}/blobs/manifest", other.host());
+    let reg = lab.serve(LOOPBACK, move |req| match req.header("authorization") {
+        None => {
+            Reply::json(401, serde_json::json!({})).header("WWW-Authenticate", r#"Basic realm="r""#)
+        }
+        Some(_) => Reply::json(307, serde_json::json!({})).header("Location", &target),
+    });
+    let r = check(&cred(&reg.host(), "alice", "pw", IMAGE), &opts(&lab)).await;
+    assert_reason(&r, Reason::Ok, "can pull");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0], None,
+        "Authorization must not follow a redirect to another host"
+    );
+}
+
+#[tokio::test]
+async fn tls_errors_say_which() {
+    let lab = Lab::new();
+    let expired = lab.ca.leaf_with(LOOPBACK, |p| {
+        p.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    });
+    let old = lab.serve_with(LOOPBACK, &expired, |_| manifest_reply());
+    // A certificate for 127.0.0.2 served on 127.0.0.1.
+    let elsewhere = lab.serve_with(LOOPBACK, &lab.ca.leaf(LOOPBACK2), |_| manifest_reply());
+    let r = check(&cred(&old.host(), "alice", "pw", IMAGE), &opts(&lab)).await;
+    assert_reason(&r, Reason::TlsError, "has expired");
+    let r = check(&cred(&elsewhere.host(), "alice", "pw", IMAGE), &opts(&lab)).await;
+    assert_reason(&r, Reason::TlsError, "is for another name");
+    // tls_verify=False for that entry only.
+    let mut c = cred(&old.host(), "alice", "pw", IMAGE);
+    c.tls_verify = false;
+    assert_reason(&check(&c, &opts(&lab)).await, Reason::Ok, "can pull");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_proxies_are_used_unless_no_proxy() {
+    let lab = Lab::new();
+    let reg = lab
+        .registry()
+        .user("alice", "pw")
+        .image("openshift3/ose-pod", "v3.11")
+        .start();
+    let proxy = closed_port();
+    let mut o = opts(&lab);
+    o.proxies.https = Some(format!("http://{proxy}"));
+    let r = check(&cred(&reg.host, "alice", "pw", IMAGE), &o).await;
+    assert_reason(&r, Reason::Unreachable, &proxy);
+    o.proxies.no_proxy = Some("example.com,127.0.0.1".into());
+    let r = check(&cred(&reg.host, "alice", "pw", IMAGE), &o).await;
+    assert_reason(&r, Reason::Ok, "alice can pull");
+}

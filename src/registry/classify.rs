@@ -192,6 +192,13 @@ pub fn transport(err: &reqwest::Error, host: &str) -> Verdict {
     if let Some(p) = tls_problem(err) {
         return Verdict::fail(Reason::TlsError, tls_message(p, host, &cause));
     }
+    if err.is_redirect() {
+        // Our redirect policy refused it (https -> http, or a loop): asking again won't help.
+        return Verdict::fail(
+            Reason::RegistryError,
+            format!("{host} redirected badly: {cause}"),
+        );
+    }
     if err.is_timeout() {
         return Verdict::transient(Reason::Timeout, format!("no answer from {host} in time"));
     }

@@ -134,7 +134,12 @@ impl Session<'_> {
     }
 
     fn client(&mut self, url: &Url) -> Result<Client, Verdict> {
-        let key = host_key(url);
+        let mut key = host_key(url);
+        // The registry's certs.d directory is named as the inventory writes the host
+        // (`reg:443` stays `reg:443`), as the containers tools look it up.
+        if self.registry_url("/").is_ok_and(|r| host_key(&r) == key) {
+            key = self.cred.host.clone();
+        }
         if let Some(c) = self.clients.get(&key) {
             return Ok(c.clone());
         }
@@ -205,7 +210,13 @@ impl Session<'_> {
                 tracing::debug!("GET {url} -> {}", r.status().as_u16());
                 Ok(r)
             }
-            Err(e) => Err(classify::transport(&e, &host)),
+            Err(e) => {
+                let mut v = classify::transport(&e, &host);
+                if let Some(p) = proxy_for(&self.opts.proxies, url) {
+                    v.message.push_str(&format!(" (through proxy {p})"));
+                }
+                Err(v)
+            }
         }
     }
 
@@ -450,6 +461,54 @@ impl Session<'_> {
     }
 }
 
+/// The proxy a request to `url` goes through, for messages: the inventory's, else
+/// the environment's, unless no_proxy names the host; user info stripped.
+fn proxy_for(p: &Proxies, url: &Url) -> Option<String> {
+    let env = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+    };
+    let inventory = p.http.is_some() || p.https.is_some();
+    let (proxy, no_proxy) = if inventory {
+        let proxy = if url.scheme() == "https" {
+            p.https.clone()
+        } else {
+            p.http.clone()
+        };
+        (proxy, p.no_proxy.clone())
+    } else {
+        let proxy = if url.scheme() == "https" {
+            env(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])
+        } else {
+            env(&["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+        };
+        (proxy, env(&["NO_PROXY", "no_proxy"]))
+    };
+    let proxy = proxy?;
+    let host = url.host_str().unwrap_or_default();
+    let bypass = no_proxy
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .any(|n| {
+            let n = n.trim_start_matches('.');
+            n == "*" || (!n.is_empty() && (host == n || host.ends_with(&format!(".{n}"))))
+        });
+    if bypass {
+        return None;
+    }
+    Some(match Url::parse(&proxy) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        // Not a URL: reqwest refused it already; do not echo what might be a secret.
+        Err(_) => "(unparsable proxy setting)".to_string(),
+    })
+}
+
 fn retry_after(resp: &Response) -> Option<Duration> {
     classify::retry_after(
         resp.headers()
@@ -466,4 +525,41 @@ enum Auth {
     Basic,
     /// `Authorization: Bearer TOKEN` (marked sensitive).
     Bearer(HeaderValue),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_hint_strips_credentials_and_honours_no_proxy() {
+        let p = Proxies {
+            http: None,
+            https: Some("http://user:secret@proxy.example:3128".into()),
+            no_proxy: Some(".internal, 10.0.0.1".into()),
+        };
+        let url = |s: &str| Url::parse(s).unwrap();
+        let hint = proxy_for(&p, &url("https://reg.example.com/v2/")).unwrap();
+        assert_eq!(hint, "http://proxy.example:3128/");
+        assert_eq!(proxy_for(&p, &url("https://reg.internal:5000/v2/")), None);
+        assert_eq!(proxy_for(&p, &url("https://10.0.0.1/v2/")), None);
+        // The inventory has no http proxy: plain-HTTP URLs go direct.
+        assert_eq!(proxy_for(&p, &url("http://reg.example.com/v2/")), None);
+    }
+
+    #[test]
+    fn certs_d_key_keeps_explicit_ports_only() {
+        assert_eq!(
+            host_key(&Url::parse("https://r.example:5000/x").unwrap()),
+            "r.example:5000"
+        );
+        assert_eq!(
+            host_key(&Url::parse("https://r.example/x").unwrap()),
+            "r.example"
+        );
+        assert_eq!(
+            host_key(&Url::parse("https://r.example:443/x").unwrap()),
+            "r.example"
+        );
+    }
 }

@@ -116,6 +116,27 @@ impl Lab {
         t
     }
 
+    /// A fixture HTTPS server on `ip` with a lab certificate, trusted through certs.d.
+    pub fn serve(
+        &self,
+        ip: IpAddr,
+        handler: impl Fn(&https::Request) -> https::Reply + Send + Sync + 'static,
+    ) -> https::HttpsServer {
+        self.serve_with(ip, &self.ca.leaf(ip), handler)
+    }
+
+    /// Like [`Lab::serve`] with a certificate of the caller's (expired, other name, ...).
+    pub fn serve_with(
+        &self,
+        ip: IpAddr,
+        leaf: &pki::Leaf,
+        handler: impl Fn(&https::Request) -> https::Reply + Send + Sync + 'static,
+    ) -> https::HttpsServer {
+        let server = https::HttpsServer::start(ip, leaf, handler);
+        self.trust_host(&server.host());
+        server
+    }
+
     /// An HTTPS "registry" that answers 503 (with `Retry-After: 0`) to its first
     /// `failures` requests, then serves every image anonymously.
     pub fn flaky_registry(&self, failures: usize) -> (https::HttpsServer, Arc<AtomicUsize>) {
@@ -141,27 +162,36 @@ impl Lab {
     }
 }
 
-/// A TCP server that accepts connections and never answers (for timeouts).
+/// A TCP server that accepts connections and never answers (for timeouts), and
+/// counts them (for "nothing was sent there" checks).
 pub struct Silent {
-    /// `127.0.0.1:PORT`.
+    /// `IP:PORT`.
     pub host: String,
     addr: SocketAddr,
     stop: Arc<std::sync::atomic::AtomicBool>,
+    connections: Arc<AtomicUsize>,
 }
 
 impl Silent {
-    /// Starts it.
+    /// Starts it on 127.0.0.1.
     pub fn start() -> Silent {
-        let listener = TcpListener::bind((LOOPBACK, 0)).unwrap();
+        Silent::start_on(LOOPBACK)
+    }
+
+    /// Starts it on `ip`.
+    pub fn start_on(ip: IpAddr) -> Silent {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let s = stop.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (s, n) = (stop.clone(), connections.clone());
         std::thread::spawn(move || {
             let mut held = Vec::new();
             for c in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
                     break;
                 }
+                n.fetch_add(1, Ordering::SeqCst);
                 held.push(c);
             }
         });
@@ -169,7 +199,13 @@ impl Silent {
             host: addr.to_string(),
             addr,
             stop,
+            connections,
         }
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 }
 
