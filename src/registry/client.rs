@@ -3,7 +3,7 @@
 //! and turn every observation into a `Verdict`. Attempts are bounded by a timeout
 //! and retried only for transient reasons.
 
-use super::challenge::{self, AuthScheme};
+use super::challenge::{self, AuthScheme, Challenge};
 use super::classify::{self, Reason, Verdict};
 use super::reference::ImageRef;
 use super::tls::Trust;
@@ -12,6 +12,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHE
 use reqwest::{Client, Response, Url};
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The manifest types the container tools accept; an OCI manifest is answered
@@ -34,6 +35,8 @@ pub struct CheckOptions {
     pub retries: u32,
     /// Pause between attempts unless the registry sends `Retry-After`.
     pub retry_delay: Duration,
+    /// `/v2/` answers shared by the checks that use these options.
+    pub pings: Arc<PingCache>,
 }
 
 impl Default for CheckOptions {
@@ -45,6 +48,7 @@ impl Default for CheckOptions {
             timeout: Duration::from_secs(60),
             retries: 3,
             retry_delay: Duration::from_secs(5),
+            pings: Arc::default(),
         }
     }
 }
@@ -237,12 +241,9 @@ impl Session<'_> {
     }
 
     async fn attempt_inner(&mut self) -> Result<Verdict, Verdict> {
-        let ping = self.registry_url("/v2/")?;
-        let resp = self.send(&ping, None, None).await?;
-        let mut auth = match resp.status().as_u16() {
-            200..=299 => None,
-            401 => Some(self.authenticate(&resp).await?),
-            s => return Err(self.status_verdict(s, &resp, "/v2/")),
+        let mut auth = match self.ping().await? {
+            Ping::Open => None,
+            Ping::Challenged(challenges) => Some(self.authenticate(&challenges).await?),
         };
         let path = format!(
             "/v2/{}/manifests/{}",
@@ -255,7 +256,7 @@ impl Session<'_> {
             .await?;
         if auth.is_none() && resp.status().as_u16() == 401 {
             // The ping was open but the repository is not: authenticate now.
-            auth = Some(self.authenticate(&resp).await?);
+            auth = Some(self.authenticate(&challenges_of(&resp)).await?);
             resp = self
                 .send(&manifest, auth.as_ref(), Some(MANIFEST_ACCEPT))
                 .await?;
@@ -323,16 +324,28 @@ impl Session<'_> {
         classify::unexpected_status(status, self.host(), what, retry_after(resp))
     }
 
+    /// `GET /v2/` without credentials, once per host and run: the answer does not
+    /// depend on the credential, and each request costs the registry CPU that 50
+    /// concurrent checks compete for. Failures are not shared (each check retries).
+    async fn ping(&mut self) -> Result<Ping, Verdict> {
+        let cell = self.opts.pings.cell(&self.cred.host);
+        let found = cell
+            .get_or_try_init(|| async {
+                let url = self.registry_url("/v2/")?;
+                let resp = self.send(&url, None, None).await?;
+                match resp.status().as_u16() {
+                    200..=299 => Ok(Ping::Open),
+                    401 => Ok(Ping::Challenged(challenges_of(&resp))),
+                    s => Err(self.status_verdict(s, &resp, "/v2/")),
+                }
+            })
+            .await?;
+        Ok(found.clone())
+    }
+
     /// Turns a 401's challenge into working credentials, or the verdict why not.
-    async fn authenticate(&mut self, resp: &Response) -> Result<Auth, Verdict> {
-        let challenges: Vec<_> = resp
-            .headers()
-            .get_all(WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(challenge::parse)
-            .collect();
-        match challenge::choose(&challenges) {
+    async fn authenticate(&mut self, challenges: &[Challenge]) -> Result<Auth, Verdict> {
+        match challenge::choose(challenges) {
             // Basic: the credentials themselves. They are not tried on `/v2/` first: the
             // manifest request tells (each try costs the registry a bcrypt); only a 401
             // there needs `/v2/` to tell a wrong password from a missing pull right.
@@ -507,6 +520,43 @@ fn proxy_for(p: &Proxies, url: &Url) -> Option<String> {
         // Not a URL: reqwest refused it already; do not echo what might be a secret.
         Err(_) => "(unparsable proxy setting)".to_string(),
     })
+}
+
+/// Every challenge of every `WWW-Authenticate` header of `resp`.
+fn challenges_of(resp: &Response) -> Vec<Challenge> {
+    resp.headers()
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(challenge::parse)
+        .collect()
+}
+
+/// What `/v2/` without credentials said.
+#[derive(Debug, Clone)]
+enum Ping {
+    /// 2xx: no login needed to talk to the API (a repository may still ask).
+    Open,
+    /// 401 with these challenges.
+    Challenged(Vec<Challenge>),
+}
+
+/// Pings shared by the checks of one run, per registry host.
+#[derive(Default)]
+pub struct PingCache(std::sync::Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Ping>>>>);
+
+impl PingCache {
+    fn cell(&self, host: &str) -> Arc<tokio::sync::OnceCell<Ping>> {
+        // A poisoned lock only means another check panicked; the map is still sound.
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(host.to_string()).or_default().clone()
+    }
+}
+
+impl std::fmt::Debug for PingCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PingCache")
+    }
 }
 
 fn retry_after(resp: &Response) -> Option<Duration> {
