@@ -2,7 +2,9 @@
 //! distributes them to nodes and to the cluster, the way the installer's
 //! registry-credential plays do, but once, in parallel, atomically and without leaks.
 
+pub mod authfile;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod exit;
 pub mod inventory;
@@ -10,4 +12,5 @@ pub mod model;
 pub mod output;
 pub mod redact;
 pub mod registry;
+pub mod tls;
 pub mod vault;

@@ -24,7 +24,8 @@ pub struct GlobalArgs {
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Output format for results on stdout.
+    /// Output format for results on stdout (yaml: for commands that print Kubernetes
+    /// objects, e.g. `secret create`, whose default is yaml).
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text, global = true)]
     pub output: OutputFormat,
     /// When to colour the output (NO_COLOR is honoured with auto).
@@ -43,6 +44,8 @@ pub enum OutputFormat {
     Text,
     /// JSON for programs.
     Json,
+    /// YAML, for commands that print Kubernetes objects (`secret create`).
+    Yaml,
 }
 
 /// Colour choice.
@@ -79,6 +82,110 @@ pub enum Command {
     Inventory(InventoryCmd),
     /// Check every registry credential the inventory defines, from this host, in parallel.
     Validate(ValidateCmd),
+    /// Check a registry credential, then merge it into a Docker/Podman auth file.
+    Login(LoginCmd),
+    /// Kubernetes Secrets holding registry credentials.
+    #[command(subcommand)]
+    Secret(SecretCmd),
+    /// Grant cluster roles (oc policy add-role-to-user/-group).
+    #[command(subcommand)]
+    Grant(GrantCmd),
+    /// The OpenShift 4 global pull secret (openshift-config/pull-secret).
+    #[command(subcommand)]
+    PullSecret(PullSecretCmd),
+}
+
+/// Where the cluster is, as kubectl finds it: --kubeconfig, else KUBECONFIG, else
+/// ~/.kube/config, else the in-cluster service account.
+#[derive(Debug, Args, Clone)]
+pub struct KubeArgs {
+    /// Path to the kubeconfig file.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+/// `--dry-run` as kubectl takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Print what would be sent; contact no cluster.
+    Client,
+    /// Ask the API server to validate without persisting (dryRun=All).
+    Server,
+    /// Really apply.
+    None,
+}
+
+/// `regauth grant ...`.
+#[derive(Debug, Subcommand)]
+pub enum GrantCmd {
+    /// Let service accounts of one namespace pull images from another
+    /// (ClusterRole system:image-puller, like oc policy add-role-to-user/-group).
+    ImagePuller(GrantImagePullerCmd),
+}
+
+/// `regauth grant image-puller`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["service_account", "all_service_accounts"])))]
+pub struct GrantImagePullerCmd {
+    /// Namespace of the service accounts that pull.
+    #[arg(long, value_name = "NS")]
+    pub from_namespace: String,
+    /// One service account of --from-namespace.
+    #[arg(long, value_name = "NAME")]
+    pub service_account: Option<String>,
+    /// Every service account of --from-namespace (group system:serviceaccounts:NS).
+    #[arg(long)]
+    pub all_service_accounts: bool,
+    /// Namespace whose images may be pulled.
+    #[arg(long, value_name = "NS")]
+    pub to_namespace: String,
+    /// Validate on the server without persisting.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Cluster access.
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+/// `regauth pull-secret ...`.
+#[derive(Debug, Subcommand)]
+pub enum PullSecretCmd {
+    /// Add or replace registry credentials in openshift-config/pull-secret; the cluster
+    /// rolls it out to every node.
+    Update(PullSecretUpdateCmd),
+}
+
+/// `regauth pull-secret update`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["from", "registry"])))]
+pub struct PullSecretUpdateCmd {
+    /// A Docker config.json or Podman auth.json whose entries to use.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["registry", "username", "password_stdin"])]
+    pub from: Option<PathBuf>,
+    /// One registry (optionally with a repository path) to add.
+    #[arg(long, value_name = "REGISTRY[/PATH]", requires_all = ["username", "password_stdin"])]
+    pub registry: Option<String>,
+    /// User name for --registry.
+    #[arg(long, short = 'u', value_name = "USER")]
+    pub username: Option<String>,
+    /// Read the password for --registry from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Merge into the existing entries, leaving every other registry untouched (default).
+    #[arg(long, conflicts_with = "replace")]
+    pub append: bool,
+    /// Make the given entries the whole pull secret.
+    #[arg(long)]
+    pub replace: bool,
+    /// Show the masked diff and validate on the server, persisting nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Cluster access.
+    #[command(flatten)]
+    pub kube: KubeArgs,
 }
 
 /// `regauth validate`.
@@ -146,4 +253,132 @@ pub struct InventoryCmd {
     /// With --graph, the group to start from.
     #[arg(value_name = "GROUP", requires = "graph")]
     pub group: Option<String>,
+}
+
+/// `regauth login`: like `podman login --authfile` / `oc registry login --to`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("password").required(true).args(["password_stdin", "auth_basic_file"])))]
+pub struct LoginCmd {
+    /// Registry to log in to, optionally with a repository path (podman's
+    /// repository-scoped logins), e.g. quay.io/team; an https:// URL is reduced to its host.
+    #[arg(long, value_name = "REGISTRY[/PATH]")]
+    pub registry: String,
+    /// Auth file to merge the credential into. Default: $REGISTRY_AUTH_FILE, else
+    /// ${XDG_RUNTIME_DIR}/containers/auth.json, else ~/.config/containers/auth.json.
+    #[arg(long, visible_alias = "authfile", value_name = "FILE")]
+    pub to: Option<PathBuf>,
+    /// User name (required with --password-stdin).
+    #[arg(long, short = 'u', value_name = "USER")]
+    pub username: Option<String>,
+    /// Read the password from standard input (one trailing newline is dropped).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Read `user:password` from this file (the password may contain ':').
+    #[arg(long, value_name = "FILE")]
+    pub auth_basic_file: Option<PathBuf>,
+    /// Write without checking the credential against the registry first.
+    #[arg(long)]
+    pub skip_check: bool,
+    /// Verify the registry's TLS certificate when checking (--tls-verify=false to skip).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub tls_verify: bool,
+}
+
+/// `regauth secret …`.
+#[derive(Debug, Subcommand)]
+pub enum SecretCmd {
+    /// Create (or bring up to date) a registry-credential Secret, like `kubectl create
+    /// secret docker-registry` or `oc create secret generic --from-file=.dockerconfigjson=F`.
+    /// --dry-run (=client) prints it: YAML by default or with -o yaml, JSON with -o json.
+    Create(SecretCreateCmd),
+    /// Print the Secrets the cluster step would apply for an inventory, as a YAML
+    /// stream (for GitOps); needs no cluster.
+    Render(SecretRenderCmd),
+    /// Add a secret to a service account, like `oc secrets link`.
+    Link(SecretLinkCmd),
+}
+
+/// `regauth secret render`.
+#[derive(Debug, Args)]
+pub struct SecretRenderCmd {
+    /// The inventory sources.
+    #[command(flatten)]
+    pub inv: InventoryArgs,
+    /// Namespace of the secrets (the installer uses openshift).
+    #[arg(long, short = 'n', value_name = "NS", default_value = "openshift")]
+    pub namespace: String,
+}
+
+/// What a linked secret is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LinkFor {
+    /// imagePullSecrets: pulling the pod's images.
+    Pull,
+    /// secrets: mountable by the pods.
+    Mount,
+}
+
+/// `regauth secret link`.
+#[derive(Debug, Args)]
+pub struct SecretLinkCmd {
+    /// The service account.
+    pub service_account: String,
+    /// The secret to link.
+    pub secret: String,
+    /// Namespace (default: the kubeconfig context's).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// What the secret is for: pull, mount or both (pull,mount); oc's default is mount.
+    #[arg(
+        long = "for",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "mount"
+    )]
+    pub for_: Vec<LinkFor>,
+    /// Validate on the server without persisting.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Cluster access.
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+/// `regauth secret create`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["from_file", "docker_username"])))]
+pub struct SecretCreateCmd {
+    /// The Secret's name.
+    pub name: String,
+    /// The Secret's namespace (omitted from the manifest when not given, as kubectl does).
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// A Docker config.json, Podman auth.json (type kubernetes.io/dockerconfigjson)
+    /// or legacy .dockercfg (type kubernetes.io/dockercfg), taken verbatim.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["docker_server", "docker_email", "password_stdin"])]
+    pub from_file: Option<PathBuf>,
+    /// Registry server, written verbatim as the key (kubectl's default).
+    #[arg(
+        long,
+        value_name = "SERVER",
+        default_value = "https://index.docker.io/v1/"
+    )]
+    pub docker_server: String,
+    /// User name for the registry.
+    #[arg(long, value_name = "USER", requires = "password_stdin")]
+    pub docker_username: Option<String>,
+    /// Read the registry password from standard input (one trailing newline is dropped).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// E-mail recorded in the entry, as kubectl's --docker-email.
+    #[arg(long, value_name = "EMAIL")]
+    pub docker_email: Option<String>,
+    /// client: only print the manifest; server: let the API server validate it without
+    /// persisting; none (default): apply it.
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client", default_value = "none")]
+    pub dry_run: DryRun,
+    /// Cluster access (not needed with --dry-run=client).
+    #[command(flatten)]
+    pub kube: KubeArgs,
 }

@@ -4,7 +4,10 @@
 
 mod args;
 
+use crate::commands;
 pub use args::{Cli, Command, GlobalArgs, InventoryArgs, OutputFormat};
+use args::{DryRun, GrantCmd, KubeArgs, LinkFor, PullSecretCmd};
+use args::{LoginCmd, SecretCmd, SecretCreateCmd};
 
 use crate::exit::Exit;
 use crate::output::{ColorChoice, Output};
@@ -31,7 +34,8 @@ pub fn main() -> ExitCode {
         cli.global.verbose,
         cli.global.quiet,
         match cli.global.output {
-            OutputFormat::Text => crate::output::Format::Text,
+            // YAML is only meaningful for commands printing objects, which handle it.
+            OutputFormat::Text | OutputFormat::Yaml => crate::output::Format::Text,
             OutputFormat::Json => crate::output::Format::Json,
         },
         match cli.global.color {
@@ -87,6 +91,120 @@ fn dispatch(
             };
             commands::validate::run(&settings, out)
         }
+        Command::Login(cmd) => {
+            crate::commands::login::run(&login_settings(cmd), out, &mut std::io::stdin().lock())
+        }
+        Command::Secret(SecretCmd::Create(cmd)) => commands::secret::run(
+            &secret_create_settings(cmd, global),
+            out,
+            &mut std::io::stdin().lock(),
+        ),
+        Command::Secret(SecretCmd::Render(cmd)) => commands::secret::render(
+            &commands::secret::RenderSettings {
+                load: load_options(&cmd.inv),
+                namespace: cmd.namespace,
+            },
+            out,
+        ),
+        Command::Secret(SecretCmd::Link(cmd)) => commands::secret::link(
+            &commands::secret::LinkSettings {
+                service_account: cmd.service_account,
+                secret: cmd.secret,
+                namespace: cmd.namespace,
+                modes: cmd
+                    .for_
+                    .iter()
+                    .map(|f| match f {
+                        LinkFor::Pull => crate::cluster::LinkMode::Pull,
+                        LinkFor::Mount => crate::cluster::LinkMode::Mount,
+                    })
+                    .collect(),
+                dry_run: cmd.dry_run,
+                kube: connect_options(&cmd.kube),
+            },
+            out,
+        ),
+        Command::Grant(GrantCmd::ImagePuller(cmd)) => commands::grant::image_puller(
+            &commands::grant::ImagePullerSettings {
+                who: match cmd.service_account {
+                    Some(name) => crate::cluster::PullerSubject::ServiceAccount {
+                        namespace: cmd.from_namespace,
+                        name,
+                    },
+                    None => crate::cluster::PullerSubject::AllServiceAccounts {
+                        namespace: cmd.from_namespace,
+                    },
+                },
+                to_namespace: cmd.to_namespace,
+                dry_run: cmd.dry_run,
+                kube: connect_options(&cmd.kube),
+            },
+            out,
+        ),
+        Command::PullSecret(PullSecretCmd::Update(cmd)) => commands::pull_secret::update(
+            &commands::pull_secret::UpdateSettings {
+                // clap's groups make --from, or --registry with --username, present.
+                source: match (cmd.from, cmd.registry) {
+                    (Some(f), _) => commands::pull_secret::Source::File(f),
+                    (None, registry) => commands::pull_secret::Source::Registry {
+                        registry: registry.unwrap_or_default(),
+                        username: cmd.username.unwrap_or_default(),
+                    },
+                },
+                replace: cmd.replace,
+                dry_run: cmd.dry_run,
+                kube: connect_options(&cmd.kube),
+            },
+            out,
+            &mut std::io::stdin().lock(),
+        ),
+    }
+}
+
+fn login_settings(cmd: LoginCmd) -> crate::commands::login::LoginSettings {
+    use crate::commands::login::{LoginSettings, PasswordSource};
+    LoginSettings {
+        registry: cmd.registry,
+        to: cmd.to,
+        username: cmd.username,
+        // clap's group makes exactly one of the two present.
+        password: match cmd.auth_basic_file {
+            Some(f) => PasswordSource::BasicFile(f),
+            None => PasswordSource::Stdin,
+        },
+        skip_check: cmd.skip_check,
+        tls_verify: cmd.tls_verify,
+    }
+}
+
+/// `secret create` prints YAML unless `-o json` (text means YAML, as for `secret render`).
+fn secret_create_settings(
+    cmd: SecretCreateCmd,
+    global: &GlobalArgs,
+) -> crate::commands::secret::SecretCreateSettings {
+    use crate::commands::secret::{ManifestFormat, SecretCreateSettings, SecretSource};
+    SecretCreateSettings {
+        name: cmd.name,
+        namespace: cmd.namespace,
+        // clap's group makes --from-file or --docker-username present.
+        source: match (cmd.from_file, cmd.docker_username) {
+            (Some(f), _) => SecretSource::File(f),
+            (None, username) => SecretSource::Flags {
+                server: cmd.docker_server,
+                username: username.unwrap_or_default(),
+                email: cmd.docker_email,
+            },
+        },
+        mode: match cmd.dry_run {
+            DryRun::Client => commands::secret::ApplyMode::Client,
+            DryRun::Server => commands::secret::ApplyMode::Server,
+            DryRun::None => commands::secret::ApplyMode::Apply,
+        },
+        kube: connect_options(&cmd.kube),
+        format: match global.output {
+            OutputFormat::Json => ManifestFormat::Json,
+            OutputFormat::Text | OutputFormat::Yaml => ManifestFormat::Yaml,
+        },
     }
 }
 
@@ -95,5 +213,13 @@ fn load_options(inv: &InventoryArgs) -> crate::inventory::LoadOptions {
     crate::inventory::LoadOptions {
         sources: inv.inventory.clone(),
         vault_password_file: inv.vault_password_file.clone(),
+    }
+}
+
+/// Cluster access as the cluster layer takes it.
+fn connect_options(k: &KubeArgs) -> crate::cluster::ConnectOptions {
+    crate::cluster::ConnectOptions {
+        kubeconfig: k.kubeconfig.clone(),
+        context: k.context.clone(),
     }
 }

@@ -1,5 +1,57 @@
 //! One module per command: each takes validated settings (never clap types),
 //! does its work through the domain modules and returns an exit status.
 
+pub mod grant;
 pub mod inventory;
+pub mod login;
+pub mod pull_secret;
+pub mod secret;
 pub mod validate;
+
+use crate::cluster::Change;
+use crate::output::{Format, Output, Paint};
+
+/// Runs async cluster work from a synchronous command.
+pub(crate) fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("starting the async runtime")
+        .block_on(fut)
+}
+
+/// Prints what happened to one object, as kubectl does (`secret/x created`), or as JSON.
+pub(crate) fn report_change(
+    out: &Output,
+    kind: &str,
+    ns: &str,
+    name: &str,
+    change: &Change,
+    dry_run: bool,
+    diff: &str,
+) {
+    let word = match change {
+        Change::Created => "created",
+        Change::Updated => "configured",
+        Change::Unchanged => "unchanged",
+    };
+    match out.format() {
+        Format::Json => out.json(&serde_json::json!({
+            "kind": kind, "namespace": ns, "name": name, "result": word,
+            "changed": *change != Change::Unchanged, "dry_run": dry_run, "diff": diff,
+        })),
+        _ => {
+            let paint = if *change == Change::Unchanged {
+                Paint::Green
+            } else {
+                Paint::Yellow
+            };
+            let suffix = if dry_run { " (server dry run)" } else { "" };
+            out.data(&format!("{kind}/{name} {}{suffix}", out.paint(word, paint)));
+            if dry_run && !diff.is_empty() {
+                out.data(diff);
+            }
+        }
+    }
+}

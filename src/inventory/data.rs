@@ -199,7 +199,9 @@ impl Data {
                     ));
                 }
             };
+            // Group.set_variable keeps the priority, not a variable.
             self.groups[g].priority = p;
+            return Ok(());
         }
         self.groups[g]
             .vars

@@ -297,3 +297,32 @@ mod tests {
         assert!(e.message.contains("recursive"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Any text: no panic, and every rejection names the file and a line in it.
+        #[test]
+        fn never_panics_and_errors_name_a_line(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "\\[[a-z:]{0,12}\\]",
+                    "[a-z0-9\\[\\]:.=' \"#;-]{0,30}",
+                    "[a-z]{1,5}=[^\\n]{0,20}",
+                ],
+                0..12,
+            )
+        ) {
+            let text = lines.join("\n");
+            let mut d = Data::default();
+            if let Err(e) = parse(&text, Path::new("fuzz.ini"), &mut d) {
+                let line = e.origin.line.expect("an INI error has a line");
+                proptest::prop_assert!(line >= 1 && line <= lines.len().max(1), "{e}");
+                proptest::prop_assert!(e.to_string().starts_with("fuzz.ini:"));
+            }
+        }
+    }
+}

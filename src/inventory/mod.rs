@@ -39,11 +39,10 @@ pub struct Inventory {
     warnings: Vec<String>,
 }
 
-// Ansible skips these in an inventory directory (INVENTORY_IGNORE_EXTS and
-// IGNORED_ALWAYS): notably `.ini` files, which surprises people.
-const IGNORED_EXTS: [&str; 13] = [
-    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".ini", ".cfg",
-    ".retry",
+// Ansible (2.19) skips these in an inventory directory (INVENTORY_IGNORE_EXTS);
+// older releases also skipped `.ini`, 2.19 reads them.
+const IGNORED_EXTS: [&str; 12] = [
+    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
 ];
 
 /// Reads every source, then the group_vars/host_vars beside them.

@@ -279,7 +279,83 @@ pub fn resolve_plain(text: &str) -> Value {
     if let Some(f) = resolve_float(text) {
         return Value::Float(f);
     }
+    if let Some(ts) = resolve_timestamp(text) {
+        return Value::Str(ts);
+    }
     Value::Str(text.to_string())
+}
+
+/// PyYAML's timestamp, as Ansible's JSON encoder prints the resulting date or
+/// datetime (`isoformat()`): `2024-01-31`, `2024-01-31T10:20:30.500000+01:00`.
+fn resolve_timestamp(t: &str) -> Option<String> {
+    let b = t.as_bytes();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && digits(&t[..4])
+        && digits(&t[5..7])
+        && digits(&t[8..])
+    {
+        return Some(t.to_string());
+    }
+    // YYYY-M[M]-D[D](T|t|blanks)H[H]:MM:SS(.fraction)?(blanks)?(Z|+-H[H](:MM)?)?
+    let (date, rest) = t.split_at(t.find(['T', 't', ' ', '\t'])?);
+    let mut dp = date.split('-');
+    let (y, mo, d) = (dp.next()?, dp.next()?, dp.next()?);
+    let one_or_two = |s: &str| (1..=2).contains(&s.len()) && digits(s);
+    if dp.next().is_some() || y.len() != 4 || !digits(y) || !one_or_two(mo) || !one_or_two(d) {
+        return None;
+    }
+    let rest = rest
+        .strip_prefix(['T', 't'])
+        .unwrap_or(rest)
+        .trim_start_matches([' ', '\t']);
+    let tz_at = rest.find(['Z', '+', '-', ' ', '\t']).unwrap_or(rest.len());
+    let (time, tz) = rest.split_at(tz_at);
+    let (hms, frac) = match time.split_once('.') {
+        Some((h, f)) if f.bytes().all(|c| c.is_ascii_digit()) => (h, Some(f)),
+        Some(_) => return None,
+        None => (time, None),
+    };
+    let mut tp = hms.split(':');
+    let (h, mi, s) = (tp.next()?, tp.next()?, tp.next()?);
+    if tp.next().is_some()
+        || !one_or_two(h)
+        || mi.len() != 2
+        || !digits(mi)
+        || s.len() != 2
+        || !digits(s)
+    {
+        return None;
+    }
+    let tz = tz.trim_start_matches([' ', '\t']);
+    let tz_text = if tz.is_empty() {
+        String::new()
+    } else if tz == "Z" {
+        "+00:00".to_string()
+    } else {
+        let (sign, body) = tz.split_at(1);
+        let (th, tm) = body.split_once(':').unwrap_or((body, "00"));
+        if !one_or_two(th) || tm.len() != 2 || !digits(tm) {
+            return None;
+        }
+        format!("{sign}{th:0>2}:{tm}")
+    };
+    let frac_text = match frac {
+        Some(f) if !f.is_empty() => {
+            let f6: String = format!("{f:0<6}").chars().take(6).collect();
+            if f6 == "000000" {
+                String::new()
+            } else {
+                format!(".{f6}")
+            }
+        }
+        _ => String::new(),
+    };
+    Some(format!(
+        "{y}-{mo:0>2}-{d:0>2}T{h:0>2}:{mi}:{s}{frac_text}{tz_text}"
+    ))
 }
 
 fn resolve_bool(t: &str) -> Option<bool> {
@@ -454,6 +530,19 @@ mod tests {
             ("", Value::Null),
             ("null", Value::Null),
             ("2020-01-01", Value::Str("2020-01-01".into())),
+            (
+                "2024-01-31 10:20:30",
+                Value::Str("2024-01-31T10:20:30".into()),
+            ),
+            (
+                "2001-12-14t21:59:43.10-05:00",
+                Value::Str("2001-12-14T21:59:43.100000-05:00".into()),
+            ),
+            (
+                "2001-12-14 21:59:43.10 Z",
+                Value::Str("2001-12-14T21:59:43.100000+00:00".into()),
+            ),
+            ("2024-1-5 1:02:03", Value::Str("2024-01-05T01:02:03".into())),
             ("09", Value::Str("09".into())),
             ("v3.11", Value::Str("v3.11".into())),
         ];
@@ -494,5 +583,19 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().starts_with("inv.yml:"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod prop {
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Any text: no panic; a rejection names the file.
+        #[test]
+        fn never_panics(text in "[a-z0-9:\\-\\[\\]{}!&*|>'\" \\n]{0,80}") {
+            if let Err(e) = super::parse(&text, std::path::Path::new("f.yml"), None) {
+                proptest::prop_assert!(e.to_string().starts_with("f.yml:"), "{e}");
+            }
+        }
     }
 }

@@ -12,9 +12,14 @@
 // Each test crate uses part of the lab; the rest would warn as dead code.
 #![allow(dead_code)]
 
+// A Kubernetes API server for the cluster tests.
+pub mod apiserver;
 pub mod https;
 pub mod image;
 pub mod pki;
+// The login tests' small registry (openssl CA, skopeo push); the Lab below is the
+// richer one (token auth, fixtures) for validate and later tests.
+pub mod registry;
 pub mod token;
 
 use regauth::model::RegistryCredential;
