@@ -204,7 +204,11 @@ pub fn transport(err: &reqwest::Error, host: &str) -> Verdict {
     }
     let lower = chain(err).to_ascii_lowercase();
     let message = if lower.contains("dns error") || lower.contains("failed to lookup") {
-        format!("cannot resolve {host}: check the host name")
+        let name = host
+            .rsplit_once(':')
+            .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+            .map_or(host, |(name, _)| name);
+        format!("cannot resolve {name}: check the host name (DNS, /etc/hosts)")
     } else if lower.contains("refused") {
         format!("connection refused by {host}: is the registry running, and is the port right?")
     } else if lower.contains("reset") || lower.contains("closed") {
