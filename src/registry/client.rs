@@ -68,6 +68,11 @@ pub async fn check_with_attempts(cred: &RegistryCredential, opts: &CheckOptions)
             );
         }
     };
+    let mut image = image;
+    if is_docker_hub(&cred.host) && !image.repository.contains('/') {
+        // Docker Hub's official images live under library/, as docker and skopeo assume.
+        image.repository = format!("library/{}", image.repository);
+    }
     let mut session = Session {
         cred,
         opts,
@@ -104,6 +109,23 @@ struct Session<'a> {
     /// One client per `host[:port]`: each host gets its own certs.d trust, and the
     /// registry's connection is reused between the ping and the manifest.
     clients: HashMap<String, Client>,
+}
+
+/// True for the names docker and the auth files use for Docker Hub.
+fn is_docker_hub(host: &str) -> bool {
+    matches!(
+        host,
+        "docker.io" | "index.docker.io" | "registry-1.docker.io"
+    )
+}
+
+/// Where a registry's API answers: Docker Hub's names map to registry-1.docker.io.
+fn api_host(host: &str) -> &str {
+    if is_docker_hub(host) {
+        "registry-1.docker.io"
+    } else {
+        host
+    }
 }
 
 /// `host[:port]` of a URL as certs.d names it (port only when not the default).
@@ -225,7 +247,7 @@ impl Session<'_> {
     }
 
     fn registry_url(&self, path: &str) -> Result<Url, Verdict> {
-        Url::parse(&format!("https://{}{path}", self.host())).map_err(|e| {
+        Url::parse(&format!("https://{}{path}", api_host(self.host()))).map_err(|e| {
             Verdict::fail(
                 Reason::RegistryError,
                 format!("`{}` is not a registry host: {e}", self.host()),
@@ -595,6 +617,13 @@ mod tests {
         assert_eq!(proxy_for(&p, &url("https://10.0.0.1/v2/")), None);
         // The inventory has no http proxy: plain-HTTP URLs go direct.
         assert_eq!(proxy_for(&p, &url("http://reg.example.com/v2/")), None);
+    }
+
+    #[test]
+    fn docker_hub_names() {
+        assert_eq!(api_host("docker.io"), "registry-1.docker.io");
+        assert_eq!(api_host("index.docker.io"), "registry-1.docker.io");
+        assert_eq!(api_host("quay.io"), "quay.io");
     }
 
     #[test]
