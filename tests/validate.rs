@@ -390,15 +390,26 @@ fn binary_reports_json_and_exit_codes() {
         "{stdout}"
     );
     let out = regauth(&lab)
-        .args(["validate", "--registry", b, "-i"])
+        .args(["validate", "--color", "always", "--registry", b, "-i"])
         .arg(&inv)
         .output()
         .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("\x1b[32mok") && stdout.contains("\x1b[31mfailed"),
+        "colours: {stdout:?}"
+    );
+    // Piped stderr gets plain progress lines, no progress bar.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("checked {b} (oreg_auth_user): ok")),
+        "{stderr}"
+    );
     assert_eq!(
         out.status.code(),
         Some(2),
         "oreg ok, additional[2] wrong: {}",
-        String::from_utf8_lossy(&out.stdout)
+        stdout
     );
     let out = regauth(&lab)
         .args(["validate", "--registry", "nowhere:1", "-i"])
