@@ -625,6 +625,8 @@ async fn inventory_proxies_are_used_unless_no_proxy() {
     let r = check(&cred(&reg.host, "alice", "pw", IMAGE), &o).await;
     assert_reason(&r, Reason::Unreachable, &proxy);
     o.proxies.no_proxy = Some("example.com,127.0.0.1".into());
+    // Clients are cached per run; new proxy settings make a new run.
+    o.shared = Default::default();
     let r = check(&cred(&reg.host, "alice", "pw", IMAGE), &o).await;
     assert_reason(&r, Reason::Ok, "alice can pull");
 }

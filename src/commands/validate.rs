@@ -71,7 +71,7 @@ pub fn validate(
             timeout: checks.timeout,
             retries: checks.retries,
             retry_delay: checks.retry_delay,
-            pings: Default::default(),
+            shared: Default::default(),
         },
         forks: checks.forks.max(1),
     };

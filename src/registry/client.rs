@@ -12,7 +12,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHE
 use reqwest::{Client, Response, Url};
 use secrecy::ExposeSecret;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The manifest types the container tools accept; an OCI manifest is answered
@@ -35,8 +35,9 @@ pub struct CheckOptions {
     pub retries: u32,
     /// Pause between attempts unless the registry sends `Retry-After`.
     pub retry_delay: Duration,
-    /// `/v2/` answers shared by the checks that use these options.
-    pub pings: Arc<PingCache>,
+    /// What the checks using these options share per host (pings, connections);
+    /// start a fresh one when changing the other settings.
+    pub shared: Arc<RunCache>,
 }
 
 impl Default for CheckOptions {
@@ -48,7 +49,7 @@ impl Default for CheckOptions {
             timeout: Duration::from_secs(60),
             retries: 3,
             retry_delay: Duration::from_secs(5),
-            pings: Arc::default(),
+            shared: Arc::default(),
         }
     }
 }
@@ -73,12 +74,7 @@ pub async fn check_with_attempts(cred: &RegistryCredential, opts: &CheckOptions)
         // Docker Hub's official images live under library/, as docker and skopeo assume.
         image.repository = format!("library/{}", image.repository);
     }
-    let mut session = Session {
-        cred,
-        opts,
-        image,
-        clients: HashMap::new(),
-    };
+    let mut session = Session { cred, opts, image };
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -106,9 +102,6 @@ struct Session<'a> {
     cred: &'a RegistryCredential,
     opts: &'a CheckOptions,
     image: ImageRef,
-    /// One client per `host[:port]`: each host gets its own certs.d trust, and the
-    /// registry's connection is reused between the ping and the manifest.
-    clients: HashMap<String, Client>,
 }
 
 /// True for the names docker and the auth files use for Docker Hub.
@@ -166,14 +159,25 @@ impl Session<'_> {
         if self.registry_url("/").is_ok_and(|r| host_key(&r) == key) {
             key = self.cred.host.clone();
         }
-        if let Some(c) = self.clients.get(&key) {
+        // One client per host and trust setting for the whole run: each host gets its
+        // own certs.d trust, and the checks of one host share its connections (HTTP/2
+        // multiplexes them over one TLS session where the registry offers it).
+        let slot = (key.clone(), self.cred.tls_verify);
+        let mut clients = self
+            .opts
+            .shared
+            .clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = clients.get(&slot) {
             return Ok(c.clone());
         }
-        let tls = self
+        let mut tls = self
             .opts
             .trust
             .client_config(&key, self.cred.tls_verify)
             .map_err(|e| Verdict::fail(Reason::TlsError, e.to_string()))?;
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let mut b = Client::builder()
             .tls_backend_preconfigured(tls)
             .redirect(redirect_policy())
@@ -208,7 +212,7 @@ impl Session<'_> {
                 format!("HTTP client: {}", classify::chain(&e)),
             )
         })?;
-        self.clients.insert(key, c.clone());
+        clients.insert(slot, c.clone());
         Ok(c)
     }
 
@@ -350,7 +354,7 @@ impl Session<'_> {
     /// depend on the credential, and each request costs the registry CPU that 50
     /// concurrent checks compete for. Failures are not shared (each check retries).
     async fn ping(&mut self) -> Result<Ping, Verdict> {
-        let cell = self.opts.pings.cell(&self.cred.host);
+        let cell = self.opts.shared.ping_cell(&self.cred.host);
         let found = cell
             .get_or_try_init(|| async {
                 let url = self.registry_url("/v2/")?;
@@ -563,21 +567,24 @@ enum Ping {
     Challenged(Vec<Challenge>),
 }
 
-/// Pings shared by the checks of one run, per registry host.
+/// What the checks of one run share per registry host. Poisoned locks are taken
+/// over: they only mean another check panicked, and the maps stay sound.
 #[derive(Default)]
-pub struct PingCache(std::sync::Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Ping>>>>);
+pub struct RunCache {
+    pings: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Ping>>>>,
+    clients: Mutex<HashMap<(String, bool), Client>>,
+}
 
-impl PingCache {
-    fn cell(&self, host: &str) -> Arc<tokio::sync::OnceCell<Ping>> {
-        // A poisoned lock only means another check panicked; the map is still sound.
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+impl RunCache {
+    fn ping_cell(&self, host: &str) -> Arc<tokio::sync::OnceCell<Ping>> {
+        let mut map = self.pings.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(host.to_string()).or_default().clone()
     }
 }
 
-impl std::fmt::Debug for PingCache {
+impl std::fmt::Debug for RunCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PingCache")
+        f.write_str("RunCache")
     }
 }
 

@@ -22,7 +22,7 @@ pub mod reference;
 pub mod tls;
 
 pub use classify::{Reason, Status, TlsProblem, Verdict};
-pub use client::{CheckOptions, PingCache, check_with_attempts};
+pub use client::{CheckOptions, RunCache, check_with_attempts};
 pub use reference::ImageRef;
 pub use tls::Trust;
 
