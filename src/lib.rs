@@ -11,5 +11,6 @@ pub mod inventory;
 pub mod model;
 pub mod output;
 pub mod redact;
+pub mod registry;
 pub mod tls;
 pub mod vault;

@@ -80,6 +80,8 @@ pub struct InventoryArgs {
 pub enum Command {
     /// Parse inventories exactly as ansible-inventory does.
     Inventory(InventoryCmd),
+    /// Check every registry credential the inventory defines, from this host, in parallel.
+    Validate(ValidateCmd),
     /// Check a registry credential, then merge it into a Docker/Podman auth file.
     Login(LoginCmd),
     /// Kubernetes Secrets holding registry credentials.
@@ -184,6 +186,50 @@ pub struct PullSecretUpdateCmd {
     /// Cluster access.
     #[command(flatten)]
     pub kube: KubeArgs,
+}
+
+/// `regauth validate`.
+#[derive(Debug, Args)]
+pub struct ValidateCmd {
+    /// The inventory sources.
+    #[command(flatten)]
+    pub inv: InventoryArgs,
+    /// Check only this registry host (HOST[:PORT], repeatable).
+    #[arg(long = "registry", value_name = "HOST")]
+    pub registries: Vec<String>,
+    /// Credentials checked at once (checks wait on the network, not the CPU).
+    #[arg(short = 'f', long, value_name = "N", default_value_t = crate::registry::DEFAULT_FORKS,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub forks: u16,
+    /// Seconds one attempt may take (the installer's skopeo timeout is 60).
+    #[arg(long, value_name = "S", default_value_t = 60.0, value_parser = positive_seconds)]
+    pub timeout: f64,
+    /// Further attempts after a transient failure (unreachable, timeout, 5xx, 429).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+    /// Seconds between attempts, unless the registry sends Retry-After.
+    #[arg(long, value_name = "S", default_value_t = 5.0, value_parser = non_negative_seconds)]
+    pub retry_delay: f64,
+}
+
+fn seconds(s: &str, min_exclusive: bool) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    let ok = v.is_finite() && v <= 86_400.0 && if min_exclusive { v > 0.0 } else { v >= 0.0 };
+    if ok {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` is out of range"))
+    }
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    seconds(s, true)
+}
+
+fn non_negative_seconds(s: &str) -> Result<f64, String> {
+    seconds(s, false)
 }
 
 /// `regauth inventory`.

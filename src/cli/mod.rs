@@ -77,6 +77,20 @@ fn dispatch(
             };
             commands::inventory::run(&settings, out)
         }
+        Command::Validate(c) => {
+            let settings = commands::validate::Settings {
+                load: load_options(&c.inv),
+                checks: commands::validate::Checks {
+                    registries: c.registries,
+                    forks: usize::from(c.forks),
+                    timeout: std::time::Duration::from_secs_f64(c.timeout),
+                    retries: c.retries,
+                    retry_delay: std::time::Duration::from_secs_f64(c.retry_delay),
+                    certs_dir: global.certs_dir.clone(),
+                },
+            };
+            commands::validate::run(&settings, out)
+        }
         Command::Login(cmd) => {
             crate::commands::login::run(&login_settings(cmd), out, &mut std::io::stdin().lock())
         }

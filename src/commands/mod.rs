@@ -6,6 +6,7 @@ pub mod inventory;
 pub mod login;
 pub mod pull_secret;
 pub mod secret;
+pub mod validate;
 
 use crate::cluster::Change;
 use crate::output::{Format, Output, Paint};

@@ -1,0 +1,651 @@
+//! The Docker Registry v2 login check for one credential: ping `/v2/`, follow the
+//! challenge (Basic, or a token from the realm), fetch the test image's manifest,
+//! and turn every observation into a `Verdict`. Attempts are bounded by a timeout
+//! and retried only for transient reasons.
+
+use super::challenge::{self, AuthScheme, Challenge};
+use super::classify::{self, Reason, Verdict};
+use super::reference::ImageRef;
+use super::tls::Trust;
+use crate::model::{Proxies, RegistryCredential};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::{Client, Response, Url};
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The manifest types the container tools accept; an OCI manifest is answered
+/// 404 by distribution when its type is missing here.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.oci.image.index.v1+json";
+
+/// How one credential is checked: trust, proxies, timeout and retries.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Where CA certificates come from.
+    pub trust: Trust,
+    /// Proxies from the inventory; all `None` means the environment's.
+    pub proxies: Proxies,
+    /// Limit for one attempt (all its requests together).
+    pub timeout: Duration,
+    /// Further attempts after a transient failure.
+    pub retries: u32,
+    /// Pause between attempts unless the registry sends `Retry-After`.
+    pub retry_delay: Duration,
+    /// What the checks using these options share per host (pings, connections);
+    /// start a fresh one when changing the other settings.
+    pub shared: Arc<RunCache>,
+}
+
+impl Default for CheckOptions {
+    /// The installer's numbers: 60 s per attempt, 3 retries 5 s apart.
+    fn default() -> Self {
+        CheckOptions {
+            trust: Trust::new(None),
+            proxies: Proxies::default(),
+            timeout: Duration::from_secs(60),
+            retries: 3,
+            retry_delay: Duration::from_secs(5),
+            shared: Arc::default(),
+        }
+    }
+}
+
+/// Checks one credential until a final verdict or the attempts run out;
+/// returns the verdict and the number of attempts made.
+pub async fn check_with_attempts(cred: &RegistryCredential, opts: &CheckOptions) -> (Verdict, u32) {
+    let image = match ImageRef::parse(&cred.test_image) {
+        Ok(i) => i,
+        Err(e) => {
+            return (
+                Verdict::fail(
+                    Reason::RegistryError,
+                    format!("{e}: fix test_image for this entry"),
+                ),
+                0,
+            );
+        }
+    };
+    let mut image = image;
+    if is_docker_hub(&cred.host) && !image.repository.contains('/') {
+        // Docker Hub's official images live under library/, as docker and skopeo assume.
+        image.repository = format!("library/{}", image.repository);
+    }
+    let mut session = Session { cred, opts, image };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let verdict = match tokio::time::timeout(opts.timeout, session.attempt()).await {
+            Ok(v) => v,
+            Err(_) => Verdict::transient(
+                Reason::Timeout,
+                format!(
+                    "no answer from {} within {} s",
+                    cred.host,
+                    opts.timeout.as_secs_f32()
+                ),
+            ),
+        };
+        tracing::debug!(registry = %cred.host, attempt, reason = %verdict.reason, "{}", verdict.message);
+        if !verdict.transient || attempt > opts.retries {
+            return (verdict, attempt);
+        }
+        tokio::time::sleep(verdict.retry_after.unwrap_or(opts.retry_delay)).await;
+    }
+}
+
+/// What we have learnt about the registry so far in one check.
+struct Session<'a> {
+    cred: &'a RegistryCredential,
+    opts: &'a CheckOptions,
+    image: ImageRef,
+}
+
+/// True for the names docker and the auth files use for Docker Hub.
+fn is_docker_hub(host: &str) -> bool {
+    matches!(
+        host,
+        "docker.io" | "index.docker.io" | "registry-1.docker.io"
+    )
+}
+
+/// Where a registry's API answers: Docker Hub's names map to registry-1.docker.io.
+fn api_host(host: &str) -> &str {
+    if is_docker_hub(host) {
+        "registry-1.docker.io"
+    } else {
+        host
+    }
+}
+
+/// `host[:port]` of a URL as certs.d names it (port only when not the default).
+fn host_key(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    }
+}
+
+/// Follows at most 10 redirects and never one from https to http: the
+/// Authorization header would travel in clear. reqwest itself drops
+/// Authorization when a redirect goes to another host or port.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt.url().scheme() == "http"
+            && attempt.previous().iter().any(|u| u.scheme() == "https");
+        if downgrade {
+            attempt.error("refusing a redirect from https to plain http")
+        } else if attempt.previous().len() >= 10 {
+            attempt.error("more than 10 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+impl Session<'_> {
+    fn host(&self) -> &str {
+        &self.cred.host
+    }
+
+    fn client(&mut self, url: &Url) -> Result<Client, Verdict> {
+        let mut key = host_key(url);
+        // The registry's certs.d directory is named as the inventory writes the host
+        // (`reg:443` stays `reg:443`), as the containers tools look it up.
+        if self.registry_url("/").is_ok_and(|r| host_key(&r) == key) {
+            key = self.cred.host.clone();
+        }
+        // One client per host and trust setting for the whole run: each host gets its
+        // own certs.d trust, and the checks of one host share its connections (HTTP/2
+        // multiplexes them over one TLS session where the registry offers it).
+        let slot = (key.clone(), self.cred.tls_verify);
+        let mut clients = self
+            .opts
+            .shared
+            .clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = clients.get(&slot) {
+            return Ok(c.clone());
+        }
+        let mut tls = self
+            .opts
+            .trust
+            .client_config(&key, self.cred.tls_verify)
+            .map_err(|e| Verdict::fail(Reason::TlsError, e.to_string()))?;
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let mut b = Client::builder()
+            .tls_backend_preconfigured(tls)
+            .redirect(redirect_policy())
+            .user_agent(concat!("regauth/", env!("CARGO_PKG_VERSION")));
+        let p = &self.opts.proxies;
+        if p.http.is_some() || p.https.is_some() {
+            // The inventory's proxies replace the environment's, as the installer does.
+            let no = p
+                .no_proxy
+                .as_deref()
+                .and_then(reqwest::NoProxy::from_string);
+            b = b.no_proxy();
+            for (url, https) in [(&p.http, false), (&p.https, true)] {
+                let Some(url) = url else { continue };
+                let proxy = if https {
+                    reqwest::Proxy::https(url)
+                } else {
+                    reqwest::Proxy::http(url)
+                };
+                let proxy = proxy.map_err(|e| {
+                    Verdict::fail(
+                        Reason::RegistryError,
+                        format!("proxy setting is not a URL: {e}"),
+                    )
+                })?;
+                b = b.proxy(proxy.no_proxy(no.clone()));
+            }
+        }
+        let c = b.build().map_err(|e| {
+            Verdict::fail(
+                Reason::RegistryError,
+                format!("HTTP client: {}", classify::chain(&e)),
+            )
+        })?;
+        clients.insert(slot, c.clone());
+        Ok(c)
+    }
+
+    async fn send(
+        &mut self,
+        url: &Url,
+        auth: Option<&Auth>,
+        accept: Option<&str>,
+    ) -> Result<Response, Verdict> {
+        let client = self.client(url)?;
+        let mut req = client.get(url.clone());
+        if let Some(a) = accept {
+            req = req.header(ACCEPT, a);
+        }
+        req = match auth {
+            None => req,
+            Some(Auth::Basic) => {
+                req.basic_auth(&self.cred.user, Some(self.cred.password.expose_secret()))
+            }
+            Some(Auth::Bearer(token)) => req.header(AUTHORIZATION, token.clone()),
+        };
+        let host = host_key(url);
+        match req.send().await {
+            Ok(r) => {
+                tracing::debug!("GET {url} -> {}", r.status().as_u16());
+                Ok(r)
+            }
+            Err(e) => {
+                let mut v = classify::transport(&e, &host);
+                if let Some(p) = proxy_for(&self.opts.proxies, url) {
+                    v.message.push_str(&format!(" (through proxy {p})"));
+                }
+                Err(v)
+            }
+        }
+    }
+
+    fn registry_url(&self, path: &str) -> Result<Url, Verdict> {
+        Url::parse(&format!("https://{}{path}", api_host(self.host()))).map_err(|e| {
+            Verdict::fail(
+                Reason::RegistryError,
+                format!("`{}` is not a registry host: {e}", self.host()),
+            )
+        })
+    }
+
+    /// One attempt: ping, authenticate, fetch the manifest.
+    async fn attempt(&mut self) -> Verdict {
+        match self.attempt_inner().await {
+            Ok(v) | Err(v) => v,
+        }
+    }
+
+    async fn attempt_inner(&mut self) -> Result<Verdict, Verdict> {
+        let mut auth = match self.ping().await? {
+            Ping::Open => None,
+            Ping::Challenged(challenges) => Some(self.authenticate(&challenges).await?),
+        };
+        let path = format!(
+            "/v2/{}/manifests/{}",
+            self.image.repository,
+            self.image.reference()
+        );
+        let manifest = self.registry_url(&path)?;
+        let mut resp = self
+            .send(&manifest, auth.as_ref(), Some(MANIFEST_ACCEPT))
+            .await?;
+        if auth.is_none() && resp.status().as_u16() == 401 {
+            // The ping was open but the repository is not: authenticate now.
+            auth = Some(self.authenticate(&challenges_of(&resp)).await?);
+            resp = self
+                .send(&manifest, auth.as_ref(), Some(MANIFEST_ACCEPT))
+                .await?;
+        }
+        let status = resp.status().as_u16();
+        let retry = retry_after(&resp);
+        let body = resp.bytes().await.unwrap_or_default();
+        let codes = classify::error_codes(&body);
+        let (user, host) = (self.cred.user.clone(), self.host().to_string());
+        let image = self.image.clone();
+        Ok(match status {
+            200..=299 => Verdict::ok(format!("{user} can pull {image} from {host}")),
+            401 | 403 if matches!(auth, Some(Auth::Basic)) && !self.basic_login_works().await? => {
+                self.wrong_password(None)
+            }
+            401 | 403 => Verdict::fail(
+                Reason::AccessDenied,
+                format!(
+                    "{user} can log in to {host} but may not pull {}: grant pull access or set test_image to an image {user} may pull",
+                    image.repository
+                ),
+            ),
+            404 => {
+                // distribution answers MANIFEST_UNKNOWN for a missing repository too;
+                // the tag list tells the two apart so the message names the right fix.
+                let repo_missing = codes.iter().any(|c| c == "NAME_UNKNOWN")
+                    || self.repository_missing(auth.as_ref()).await;
+                let what = if repo_missing {
+                    format!("repository {} does not exist on {host}", image.repository)
+                } else {
+                    format!("{image} not found on {host}")
+                };
+                Verdict::fail(
+                    Reason::ImageNotFound,
+                    format!("{what} — set test_image for this entry"),
+                )
+            }
+            s => {
+                let mut v = classify::unexpected_status(s, &host, &path, retry);
+                if !codes.is_empty() {
+                    v.message.push_str(&format!(" ({})", codes.join(", ")));
+                }
+                v
+            }
+        })
+    }
+
+    /// True when the tag list says the repository itself is unknown.
+    async fn repository_missing(&mut self, auth: Option<&Auth>) -> bool {
+        let Ok(url) = self.registry_url(&format!("/v2/{}/tags/list", self.image.repository)) else {
+            return false;
+        };
+        match self.send(&url, auth, None).await {
+            Ok(r) if r.status().as_u16() == 404 => {
+                let body = r.bytes().await.unwrap_or_default();
+                classify::error_codes(&body)
+                    .iter()
+                    .any(|c| c == "NAME_UNKNOWN")
+            }
+            _ => false,
+        }
+    }
+
+    fn status_verdict(&self, status: u16, resp: &Response, what: &str) -> Verdict {
+        classify::unexpected_status(status, self.host(), what, retry_after(resp))
+    }
+
+    /// `GET /v2/` without credentials, once per host and run: the answer does not
+    /// depend on the credential, and each request costs the registry CPU that 50
+    /// concurrent checks compete for. Failures are not shared (each check retries).
+    async fn ping(&mut self) -> Result<Ping, Verdict> {
+        let cell = self.opts.shared.ping_cell(&self.cred.host);
+        let found = cell
+            .get_or_try_init(|| async {
+                let url = self.registry_url("/v2/")?;
+                let resp = self.send(&url, None, None).await?;
+                match resp.status().as_u16() {
+                    200..=299 => Ok(Ping::Open),
+                    401 => Ok(Ping::Challenged(challenges_of(&resp))),
+                    s => Err(self.status_verdict(s, &resp, "/v2/")),
+                }
+            })
+            .await?;
+        Ok(found.clone())
+    }
+
+    /// Turns a 401's challenge into working credentials, or the verdict why not.
+    async fn authenticate(&mut self, challenges: &[Challenge]) -> Result<Auth, Verdict> {
+        match challenge::choose(challenges) {
+            // Basic: the credentials themselves. They are not tried on `/v2/` first: the
+            // manifest request tells (each try costs the registry a bcrypt); only a 401
+            // there needs `/v2/` to tell a wrong password from a missing pull right.
+            Some(AuthScheme::Basic) => Ok(Auth::Basic),
+            Some(AuthScheme::Bearer { realm, service }) => {
+                self.bearer(&realm, service.as_deref()).await
+            }
+            None => Err(Verdict::fail(
+                Reason::RegistryError,
+                format!(
+                    "{} asks for a login it does not describe (no Basic or Bearer challenge)",
+                    self.host()
+                ),
+            )),
+        }
+    }
+
+    /// After a 401/403 on the manifest with Basic: does `/v2/` accept the credentials?
+    async fn basic_login_works(&mut self) -> Result<bool, Verdict> {
+        let ping = self.registry_url("/v2/")?;
+        let resp = self.send(&ping, Some(&Auth::Basic), None).await?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(true),
+            401 | 403 => Ok(false),
+            s => Err(self.status_verdict(s, &resp, "/v2/")),
+        }
+    }
+
+    fn wrong_password(&self, token_host: Option<&str>) -> Verdict {
+        let (user, host) = (&self.cred.user, self.host());
+        let via = token_host
+            .map(|t| format!(" (rejected by its token service {t})"))
+            .unwrap_or_default();
+        Verdict::fail(
+            Reason::AuthFailed,
+            format!("wrong user name or password for {user} at {host}{via}"),
+        )
+    }
+
+    /// Bearer: ask the realm for a pull token with the credentials.
+    async fn bearer(&mut self, realm: &str, service: Option<&str>) -> Result<Auth, Verdict> {
+        let host = self.host().to_string();
+        let mut url = Url::parse(realm).map_err(|e| {
+            Verdict::fail(
+                Reason::RegistryError,
+                format!("{host} names a token service that is not a URL ({realm}): {e}"),
+            )
+        })?;
+        let realm_host = host_key(&url);
+        match url.scheme() {
+            "https" => {}
+            "http" if realm_host == host => {}
+            "http" => {
+                return Err(Verdict::fail(
+                    Reason::RegistryError,
+                    format!(
+                        "{host} sends logins to {realm}, plain HTTP on another host; regauth will not send the password there"
+                    ),
+                ));
+            }
+            s => {
+                return Err(Verdict::fail(
+                    Reason::RegistryError,
+                    format!("{host} names a token service with scheme {s}"),
+                ));
+            }
+        }
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(s) = service {
+                q.append_pair("service", s);
+            }
+            q.append_pair(
+                "scope",
+                &format!("repository:{}:pull", self.image.repository),
+            );
+        }
+        let resp = self.send(&url, Some(&Auth::Basic), None).await?;
+        let status = resp.status().as_u16();
+        match status {
+            200..=299 => {}
+            401 | 403 => return Err(self.wrong_password(Some(&realm_host))),
+            s => {
+                return Err(classify::unexpected_status(
+                    s,
+                    &realm_host,
+                    "its token request",
+                    retry_after(&resp),
+                ));
+            }
+        }
+        #[derive(serde::Deserialize)]
+        struct TokenAnswer {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| classify::transport(&e, &realm_host))?;
+        let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| {
+            Verdict::fail(
+                Reason::RegistryError,
+                format!("token service {realm_host} answered something that is not a token: {e}"),
+            )
+        })?;
+        let token = answer
+            .token
+            .filter(|t| !t.is_empty())
+            .or(answer.access_token.filter(|t| !t.is_empty()))
+            .ok_or_else(|| {
+                Verdict::fail(
+                    Reason::RegistryError,
+                    format!("token service {realm_host} answered without a token"),
+                )
+            })?;
+        let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+            Verdict::fail(
+                Reason::RegistryError,
+                format!("token service {realm_host} issued a token that is not a header value"),
+            )
+        })?;
+        // Sensitive values are never printed by the HTTP stack's own Debug output.
+        value.set_sensitive(true);
+        Ok(Auth::Bearer(value))
+    }
+}
+
+/// The proxy a request to `url` goes through, for messages: the inventory's, else
+/// the environment's, unless no_proxy names the host; user info stripped.
+fn proxy_for(p: &Proxies, url: &Url) -> Option<String> {
+    let env = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+    };
+    let inventory = p.http.is_some() || p.https.is_some();
+    let (proxy, no_proxy) = if inventory {
+        let proxy = if url.scheme() == "https" {
+            p.https.clone()
+        } else {
+            p.http.clone()
+        };
+        (proxy, p.no_proxy.clone())
+    } else {
+        let proxy = if url.scheme() == "https" {
+            env(&["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])
+        } else {
+            env(&["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+        };
+        (proxy, env(&["NO_PROXY", "no_proxy"]))
+    };
+    let proxy = proxy?;
+    let host = url.host_str().unwrap_or_default();
+    let bypass = no_proxy
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .any(|n| {
+            let n = n.trim_start_matches('.');
+            n == "*" || (!n.is_empty() && (host == n || host.ends_with(&format!(".{n}"))))
+        });
+    if bypass {
+        return None;
+    }
+    Some(match Url::parse(&proxy) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        // Not a URL: reqwest refused it already; do not echo what might be a secret.
+        Err(_) => "(unparsable proxy setting)".to_string(),
+    })
+}
+
+/// Every challenge of every `WWW-Authenticate` header of `resp`.
+fn challenges_of(resp: &Response) -> Vec<Challenge> {
+    resp.headers()
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(challenge::parse)
+        .collect()
+}
+
+/// What `/v2/` without credentials said.
+#[derive(Debug, Clone)]
+enum Ping {
+    /// 2xx: no login needed to talk to the API (a repository may still ask).
+    Open,
+    /// 401 with these challenges.
+    Challenged(Vec<Challenge>),
+}
+
+/// What the checks of one run share per registry host. Poisoned locks are taken
+/// over: they only mean another check panicked, and the maps stay sound.
+#[derive(Default)]
+pub struct RunCache {
+    pings: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Ping>>>>,
+    clients: Mutex<HashMap<(String, bool), Client>>,
+}
+
+impl RunCache {
+    fn ping_cell(&self, host: &str) -> Arc<tokio::sync::OnceCell<Ping>> {
+        let mut map = self.pings.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(host.to_string()).or_default().clone()
+    }
+}
+
+impl std::fmt::Debug for RunCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunCache")
+    }
+}
+
+fn retry_after(resp: &Response) -> Option<Duration> {
+    classify::retry_after(
+        resp.headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()),
+        std::time::SystemTime::now(),
+    )
+}
+
+/// How requests authenticate once the challenge is answered.
+#[derive(Clone)]
+enum Auth {
+    /// `Authorization: Basic` with the credential.
+    Basic,
+    /// `Authorization: Bearer TOKEN` (marked sensitive).
+    Bearer(HeaderValue),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_hint_strips_credentials_and_honours_no_proxy() {
+        let p = Proxies {
+            http: None,
+            https: Some("http://user:secret@proxy.example:3128".into()),
+            no_proxy: Some(".internal, 10.0.0.1".into()),
+        };
+        let url = |s: &str| Url::parse(s).unwrap();
+        let hint = proxy_for(&p, &url("https://reg.example.com/v2/")).unwrap();
+        assert_eq!(hint, "http://proxy.example:3128/");
+        assert_eq!(proxy_for(&p, &url("https://reg.internal:5000/v2/")), None);
+        assert_eq!(proxy_for(&p, &url("https://10.0.0.1/v2/")), None);
+        // The inventory has no http proxy: plain-HTTP URLs go direct.
+        assert_eq!(proxy_for(&p, &url("http://reg.example.com/v2/")), None);
+    }
+
+    #[test]
+    fn docker_hub_names() {
+        assert_eq!(api_host("docker.io"), "registry-1.docker.io");
+        assert_eq!(api_host("index.docker.io"), "registry-1.docker.io");
+        assert_eq!(api_host("quay.io"), "quay.io");
+    }
+
+    #[test]
+    fn certs_d_key_keeps_explicit_ports_only() {
+        assert_eq!(
+            host_key(&Url::parse("https://r.example:5000/x").unwrap()),
+            "r.example:5000"
+        );
+        assert_eq!(
+            host_key(&Url::parse("https://r.example/x").unwrap()),
+            "r.example"
+        );
+        assert_eq!(
+            host_key(&Url::parse("https://r.example:443/x").unwrap()),
+            "r.example"
+        );
+    }
+}

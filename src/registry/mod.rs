@@ -1,0 +1,241 @@
+//! Registry login checks: does each credential log in, and can it pull its test
+//! image? Used by `validate`, `login` and the playbooks' validate step.
+//!
+//! # Why not oci-client
+//! oci-client 0.18 does the v2 token dance, but it cannot tell the reasons
+//! SPEC.md requires apart: its `_auth` turns every non-200 answer of the token
+//! endpoint into `AuthenticationFailure(body)` without the status (a 503 from the
+//! token service would read as a wrong password and never be retried); it falls
+//! back to Basic on any challenge it cannot parse; it sends the credentials to
+//! whatever realm the registry names, plain HTTP on another host included; and
+//! trust is per client, not per host, so certs.d of the realm's host cannot apply.
+//! The flow is three GETs, so it is written here on reqwest 0.13 + rustls (`ring`).
+//!
+//! # Files
+//! `reference` image references, `challenge` WWW-Authenticate, `tls` trust,
+//! `classify` reasons and messages, `client` one check.
+
+pub mod challenge;
+pub mod classify;
+pub mod client;
+pub mod reference;
+pub mod tls;
+
+pub use classify::{Reason, Status, TlsProblem, Verdict};
+pub use client::{CheckOptions, RunCache, check_with_attempts};
+pub use reference::ImageRef;
+pub use tls::Trust;
+
+use crate::model::RegistryCredential;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Default `--forks` for validate. Checks wait on the network, not the CPU, and
+/// inventories rarely define more registries than this, so all run at once; lower
+/// it to spare a shared registry (Ansible's 5 would serialise 50 credentials in 10 waves).
+pub const DEFAULT_FORKS: u16 = 50;
+
+/// One credential's outcome: an element of the JSON `results` of SPEC.md.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// Registry host (`reg.example.com:5000`).
+    pub registry: String,
+    /// Inventory variable the credential came from.
+    pub source: String,
+    /// Login name.
+    pub user: String,
+    /// Image used for the check.
+    pub test_image: String,
+    /// Whether the certificate was verified.
+    pub tls_verify: bool,
+    /// ok, failed or skipped.
+    pub status: Status,
+    /// Why.
+    pub reason: Reason,
+    /// One sentence a person can act on.
+    pub message: String,
+    /// Attempts made (0 when skipped).
+    pub attempts: u32,
+    /// Wall time of this check in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// Checks one credential (or reports it skipped when `test_login` is false).
+pub async fn check(cred: &RegistryCredential, opts: &CheckOptions) -> CheckResult {
+    let start = Instant::now();
+    let (verdict, attempts) = if cred.test_login {
+        check_with_attempts(cred, opts).await
+    } else {
+        (
+            Verdict::fail(Reason::Skipped, "test_login is false for this entry"),
+            0,
+        )
+    };
+    CheckResult {
+        registry: cred.host.clone(),
+        source: cred.source.clone(),
+        user: cred.user.clone(),
+        test_image: cred.test_image.clone(),
+        tls_verify: cred.tls_verify,
+        status: verdict.reason.status(),
+        reason: verdict.reason,
+        message: verdict.message,
+        attempts,
+        duration_ms: start.elapsed().as_millis() as u64,
+    }
+}
+
+/// How a whole run is checked.
+#[derive(Debug, Clone)]
+pub struct ValidateOptions {
+    /// Per-credential settings.
+    pub check: CheckOptions,
+    /// Checks running at once (at least 1).
+    pub forks: usize,
+}
+
+/// Checks every credential concurrently, at most `forks` at a time; results in input order.
+pub async fn validate_all(
+    creds: &[RegistryCredential],
+    opts: &ValidateOptions,
+) -> Vec<CheckResult> {
+    validate_all_with(creds, opts, |_| {}).await
+}
+
+/// Like [`validate_all`], calling `done` as each check finishes (for progress output).
+pub async fn validate_all_with(
+    creds: &[RegistryCredential],
+    opts: &ValidateOptions,
+    mut done: impl FnMut(&CheckResult),
+) -> Vec<CheckResult> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(opts.forks.max(1)));
+    let check_opts = Arc::new(opts.check.clone());
+    let mut set = tokio::task::JoinSet::new();
+    for (i, cred) in creds.iter().cloned().enumerate() {
+        let permits = permits.clone();
+        let o = check_opts.clone();
+        set.spawn(async move {
+            // The semaphore is never closed, so acquiring cannot fail.
+            let _permit = permits.acquire_owned().await;
+            (i, check(&cred, &o).await)
+        });
+    }
+    let mut results: Vec<Option<CheckResult>> = vec![None; creds.len()];
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, r)) => {
+                done(&r);
+                results[i] = Some(r);
+            }
+            // A panicking check is a bug; report it where its result would be.
+            Err(e) => tracing::error!("a registry check panicked: {e}"),
+        }
+    }
+    results
+        .into_iter()
+        .zip(creds)
+        .map(|(r, c)| {
+            r.unwrap_or_else(|| CheckResult {
+                registry: c.host.clone(),
+                source: c.source.clone(),
+                user: c.user.clone(),
+                test_image: c.test_image.clone(),
+                tls_verify: c.tls_verify,
+                status: Status::Failed,
+                reason: Reason::RegistryError,
+                message: "internal error while checking this entry (see the log)".into(),
+                attempts: 0,
+                duration_ms: 0,
+            })
+        })
+        .collect()
+}
+
+/// A host defined by more than one entry: all are checked, the last one wins on nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The registry host.
+    pub host: String,
+    /// Every entry's source, in inventory order.
+    pub sources: Vec<String>,
+    /// The entry whose credentials the nodes will get (the last, as the installer merges).
+    pub winner: String,
+}
+
+/// Hosts that appear in more than one entry, in order of first appearance.
+pub fn duplicates(creds: &[RegistryCredential]) -> Vec<Duplicate> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut by_host: std::collections::HashMap<&str, Vec<String>> = Default::default();
+    for c in creds {
+        let e = by_host.entry(c.host.as_str()).or_default();
+        if e.is_empty() {
+            order.push(&c.host);
+        }
+        e.push(c.source.clone());
+    }
+    order
+        .into_iter()
+        .filter_map(|h| {
+            let sources = by_host.remove(h)?;
+            (sources.len() > 1).then(|| Duplicate {
+                host: h.to_string(),
+                winner: sources.last().cloned().unwrap_or_default(),
+                sources,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn cred(host: &str, source: &str) -> RegistryCredential {
+        RegistryCredential {
+            host: host.into(),
+            user: "u".into(),
+            password: SecretString::from("p"),
+            test_login: false,
+            test_image: "a/b:c".into(),
+            tls_verify: true,
+            source: source.into(),
+        }
+    }
+
+    #[test]
+    fn duplicates_name_the_last() {
+        let c = [
+            cred("a", "oreg_auth_user"),
+            cred("b", "x[0]"),
+            cred("a", "x[1]"),
+        ];
+        assert_eq!(
+            duplicates(&c),
+            [Duplicate {
+                host: "a".into(),
+                sources: vec!["oreg_auth_user".into(), "x[1]".into()],
+                winner: "x[1]".into()
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn skipped_in_order() {
+        let c = [cred("a", "s0"), cred("b", "s1")];
+        let opts = ValidateOptions {
+            check: CheckOptions::default(),
+            forks: 1,
+        };
+        let r = validate_all(&c, &opts).await;
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].source, "s1");
+        assert!(r.iter().all(|r| r.reason == Reason::Skipped
+            && r.status == Status::Skipped
+            && r.attempts == 0));
+        let j = serde_json::to_value(&r[0]).unwrap();
+        assert_eq!(j["reason"], "skipped");
+        assert_eq!(j["status"], "skipped");
+    }
+}
