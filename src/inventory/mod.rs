@@ -10,7 +10,7 @@ pub mod render;
 mod shlex;
 mod value;
 mod vars;
-mod yaml;
+pub mod yaml;
 mod yaml_inv;
 
 pub use data::{Var, Vars};
