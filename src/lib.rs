@@ -9,4 +9,5 @@ pub mod inventory;
 pub mod model;
 pub mod output;
 pub mod redact;
+pub mod ssh;
 pub mod vault;
