@@ -4,13 +4,15 @@
 //!
 //! Everything here is blocking (libssh2 through `ssh2`) and `Send`: async callers run
 //! it on `tokio::task::spawn_blocking`. A caller's shape per host is
-//! connect → `remote::read_files` (1 exec) → compute → `remote::write_files` for
-//! the changed files only (1 exec) → maybe `remote::run` a restart (1 exec).
+//! connect → [`remote::read_files`] (1 exec) → compute → [`remote::write_files`] for
+//! the changed files only (1 exec) → maybe [`remote::run`] a restart (1 exec).
 
 pub mod known_hosts;
+pub mod remote;
 pub mod session;
 
 pub use known_hosts::{HostKeyStatus, KnownHosts};
+pub use remote::{FileWrite, RemoteFile, RunOutput, WriteOutcome, read_files, run, write_files};
 pub use session::{ConnectOptions, KexPreference, Session, connect};
 
 use crate::exit::{Exit, HasExit};
