@@ -316,7 +316,7 @@ pub fn run(session: &Session, command: &str) -> Result<RunOutput, SshError> {
         .ssh2()
         .channel_session()
         .map_err(|e| transport("opening a channel", e.into()))?;
-    // Merged so a command flooding stderr cannot stall while we read stdout.
+    // Merged: one interleaved log, in the order a person at the terminal sees it.
     channel
         .handle_extended_data(ssh2::ExtendedData::Merge)
         .map_err(|e| transport("exec", e.into()))?;
@@ -326,8 +326,8 @@ pub fn run(session: &Session, command: &str) -> Result<RunOutput, SshError> {
     channel
         .send_eof()
         .map_err(|e| transport("exec", e.into()))?;
-    let (output, truncated) =
-        read_bounded(&mut channel, OUTPUT_LIMIT).map_err(|e| transport("reading output", e))?;
+    let (output, _, truncated) =
+        drain(session, &channel, OUTPUT_LIMIT).map_err(|e| transport("reading output", e))?;
     let (status, signal) = finish(&mut channel).map_err(|e| transport("closing", e))?;
     Ok(RunOutput {
         status,
@@ -364,7 +364,7 @@ fn exec(session: &Session, command: &str, stdin: &[u8], limit: usize) -> Result<
         .and_then(|()| channel.flush())
         .err();
     let _ = channel.send_eof();
-    let (stdout, truncated) = match read_bounded(&mut channel, limit) {
+    let (stdout, stderr, truncated) = match drain(session, &channel, limit) {
         Ok(r) => r,
         Err(e) => return Err(transport("reading output", write_err.unwrap_or(e))),
     };
@@ -375,9 +375,6 @@ fn exec(session: &Session, command: &str, stdin: &[u8], limit: usize) -> Result<
             message: format!("reply larger than {limit} bytes"),
         });
     }
-    // Our scripts write a line or two to stderr at most, so stdout could not have
-    // been blocked behind it.
-    let (stderr, _) = read_bounded(&mut channel.stderr(), OUTPUT_LIMIT).unwrap_or_default();
     let (status, _) = finish(&mut channel).map_err(|e| transport("closing", e))?;
     Ok(Reply {
         stdout,
@@ -386,19 +383,100 @@ fn exec(session: &Session, command: &str, stdin: &[u8], limit: usize) -> Result<
     })
 }
 
-fn read_bounded(r: &mut impl Read, limit: usize) -> std::io::Result<(Vec<u8>, bool)> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 32 * 1024];
+/// Reads stdout and stderr to the channel's end; keeps `limit` and
+/// [`OUTPUT_LIMIT`] bytes of them and says whether stdout was cut.
+///
+/// Non-blocking, both streams in turn, waiting on the socket in between, because
+/// blocking libssh2 reads are unreliable here: `libssh2_channel_read` returns 0
+/// (which `Read` takes for EOF) when the transport delivered a packet for something
+/// else, which cut replies short under load in the 50-node benchmark; and a
+/// blocking read of stdout cannot drain stderr packets, so `eof()` never turns true
+/// while stderr is unread. End is when libssh2 says the channel is at EOF with
+/// nothing queued.
+fn drain(
+    session: &Session,
+    channel: &ssh2::Channel,
+    limit: usize,
+) -> std::io::Result<(Vec<u8>, Vec<u8>, bool)> {
+    let ssh = session.ssh2();
+    ssh.set_blocking(false);
+    let result = drain_nonblocking(session, channel, limit);
+    ssh.set_blocking(true);
+    result
+}
+
+fn drain_nonblocking(
+    session: &Session,
+    channel: &ssh2::Channel,
+    limit: usize,
+) -> std::io::Result<(Vec<u8>, Vec<u8>, bool)> {
+    let mut out = (Vec::new(), Vec::new());
     let mut truncated = false;
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut quiet_since = std::time::Instant::now();
     loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            return Ok((out, truncated));
+        let mut progressed = false;
+        for stream_id in [0, 1] {
+            let mut stream = channel.stream(stream_id);
+            loop {
+                match stream.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        progressed = true;
+                        let (dest, cap) = if stream_id == 0 {
+                            (&mut out.0, limit)
+                        } else {
+                            (&mut out.1, OUTPUT_LIMIT)
+                        };
+                        let room = cap.saturating_sub(dest.len());
+                        dest.extend_from_slice(&buf[..n.min(room)]);
+                        truncated |= stream_id == 0 && n > room;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
         }
-        let room = limit.saturating_sub(out.len());
-        out.extend_from_slice(&buf[..n.min(room)]);
-        truncated |= n > room;
+        if channel.eof() {
+            return Ok((out.0, out.1, truncated));
+        }
+        if progressed {
+            quiet_since = std::time::Instant::now();
+            continue;
+        }
+        if quiet_since.elapsed() > session.timeout() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no output for {:?}", session.timeout()),
+            ));
+        }
+        wait_socket(session)?;
     }
+}
+
+/// Waits until the socket is ready in the direction libssh2 is blocked on (at most
+/// 100 ms, so a missed wakeup costs little and the caller's timeout still counts).
+fn wait_socket(session: &Session) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let events = match session.ssh2().block_directions() {
+        ssh2::BlockDirections::Outbound => libc::POLLOUT,
+        ssh2::BlockDirections::Both => libc::POLLIN | libc::POLLOUT,
+        ssh2::BlockDirections::Inbound | ssh2::BlockDirections::None => libc::POLLIN,
+    };
+    let mut fd = libc::pollfd {
+        fd: session.socket().as_raw_fd(),
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    let rc = unsafe { libc::poll(&mut fd, 1, 100) };
+    if rc < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 fn finish(channel: &mut ssh2::Channel) -> std::io::Result<(Option<i32>, Option<String>)> {

@@ -63,6 +63,9 @@ pub struct Session {
     ssh: ssh2::Session,
     host: String,
     become_user: Option<String>,
+    // A handle on the same socket, to poll it while libssh2 is non-blocking.
+    socket: TcpStream,
+    timeout: Duration,
 }
 
 // Callers move sessions into `spawn_blocking` and worker threads.
@@ -96,6 +99,16 @@ impl Session {
         &self.ssh
     }
 
+    /// The socket under the session, for waiting on it in non-blocking reads.
+    pub(crate) fn socket(&self) -> &TcpStream {
+        &self.socket
+    }
+
+    /// The per-operation timeout.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Ends the session politely (an SSH disconnect message instead of a reset).
     pub fn close(self) {
         // Drop does the work.
@@ -118,6 +131,10 @@ pub fn connect(target: &SshTarget, opts: &ConnectOptions) -> Result<Session, Ssh
     let host = format!("{}:{}", target.address, target.port);
     let tcp = tcp_connect(&host, target, opts.connect_timeout)?;
     let mut ssh = ssh2::Session::new().map_err(|source| SshError::Handshake {
+        host: host.clone(),
+        source,
+    })?;
+    let socket = tcp.try_clone().map_err(|source| SshError::Connect {
         host: host.clone(),
         source,
     })?;
@@ -144,6 +161,8 @@ pub fn connect(target: &SshTarget, opts: &ConnectOptions) -> Result<Session, Ssh
         ssh,
         host,
         become_user: target.become_.then(|| target.become_user.clone()),
+        socket,
+        timeout: opts.timeout,
     })
 }
 
