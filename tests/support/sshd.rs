@@ -24,6 +24,7 @@ const SSHD: &str = "/usr/sbin/sshd";
 /// Builder for a lab.
 pub struct SshLab {
     nodes: usize,
+    plain_root: bool,
 }
 
 /// A running lab: nodes, the client key and a known_hosts file listing every node.
@@ -36,6 +37,7 @@ pub struct Lab {
     pub known_hosts: PathBuf,
     /// The shared authorized_keys file.
     pub authorized_keys: PathBuf,
+    _alias: Option<LabUser>,
     // Declared last: dropped after the nodes have been killed.
     dir: tempfile::TempDir,
 }
@@ -50,6 +52,8 @@ pub struct Node {
     pub log: PathBuf,
     /// The host private key.
     pub host_key: PathBuf,
+    /// The user `target()` logs in as (`root`, or the plain-root alias).
+    pub login: String,
     config: PathBuf,
     client_key: PathBuf,
     child: Option<Child>,
@@ -64,7 +68,20 @@ impl Default for SshLab {
 impl SshLab {
     /// A lab with one node unless told otherwise.
     pub fn new() -> Self {
-        SshLab { nodes: 1 }
+        SshLab {
+            nodes: 1,
+            plain_root: false,
+        }
+    }
+
+    /// Log in as a uid-0 alias whose shell is `/bin/sh` instead of `root`.
+    ///
+    /// For timings: sshd runs every exec through the login shell, and this
+    /// machine's `/root/.bashrc` (sourced by bash for ssh commands) runs pyenv's init,
+    /// about 0.7 s per exec; real nodes have no such dotfiles.
+    pub fn plain_root(mut self) -> Self {
+        self.plain_root = true;
+        self
     }
 
     /// How many sshd nodes to start.
@@ -90,8 +107,13 @@ impl SshLab {
         std::fs::copy(client_key.with_extension("pub"), &authorized_keys).expect("authorized_keys");
         chmod(&authorized_keys, 0o644);
 
+        let alias = self.plain_root.then(LabUser::create_root_alias);
+        let login = alias
+            .as_ref()
+            .map_or("root", |u| u.name.as_str())
+            .to_string();
         let mut nodes: Vec<Node> = (0..self.nodes)
-            .map(|i| Node::create(dir.path(), i, &client_key, &authorized_keys))
+            .map(|i| Node::create(dir.path(), i, &client_key, &authorized_keys, &login))
             .collect();
         // Start them in parallel: each waits for its port.
         std::thread::scope(|s| {
@@ -105,6 +127,7 @@ impl SshLab {
             client_key,
             known_hosts,
             authorized_keys,
+            _alias: alias,
             dir,
         };
         lab.write_known_hosts(&lab.known_hosts);
@@ -142,7 +165,13 @@ impl Lab {
 }
 
 impl Node {
-    fn create(lab: &Path, index: usize, client_key: &Path, authorized_keys: &Path) -> Node {
+    fn create(
+        lab: &Path,
+        index: usize,
+        client_key: &Path,
+        authorized_keys: &Path,
+        login: &str,
+    ) -> Node {
         let dir = lab.join(format!("node{index}"));
         std::fs::create_dir_all(dir.join("root")).expect("node dir");
         chmod(&dir, 0o755);
@@ -174,6 +203,7 @@ impl Node {
             log: dir.join("sshd.log"),
             dir,
             host_key,
+            login: login.to_string(),
             config,
             client_key: client_key.to_path_buf(),
             child: None,
@@ -232,12 +262,12 @@ impl Node {
         );
     }
 
-    /// An `SshTarget` for root with the lab's client key.
+    /// An `SshTarget` for root (or the plain-root alias) with the lab's client key.
     pub fn target(&self) -> SshTarget {
         SshTarget {
             address: "127.0.0.1".into(),
             port: self.port,
-            user: Some("root".into()),
+            user: Some(self.login.clone()),
             key_file: Some(self.client_key.clone()),
             become_: false,
             become_user: "root".into(),
@@ -349,6 +379,34 @@ impl LabUser {
         }
     }
 
+    /// A uid-0 alias (`-o -u 0`) with `/bin/sh` as its shell, for `plain_root`.
+    fn create_root_alias() -> LabUser {
+        let name = format!(
+            "rgr{}x{}",
+            std::process::id(),
+            USERS.fetch_add(1, Ordering::SeqCst)
+        );
+        let home = tempfile::Builder::new()
+            .prefix("regauth-home-")
+            .tempdir()
+            .expect("home");
+        let _ = Command::new("userdel").args(["-f", &name]).output();
+        let out = Command::new("useradd")
+            .args([
+                "-o", "-u", "0", "-g", "0", "-M", "-s", "/bin/sh", "-p", "*", "-d",
+            ])
+            .arg(home.path())
+            .arg(&name)
+            .output()
+            .expect("useradd");
+        assert!(out.status.success(), "useradd: {out:?}");
+        LabUser {
+            name,
+            sudoers: None,
+            home,
+        }
+    }
+
     /// `node.target()` logging in as this user and becoming root with sudo.
     pub fn target(&self, node: &Node) -> SshTarget {
         SshTarget {
@@ -365,7 +423,8 @@ impl Drop for LabUser {
         if let Some(p) = &self.sudoers {
             let _ = std::fs::remove_file(p);
         }
-        let _ = Command::new("userdel").arg(&self.name).output();
+        // -f: a uid-0 alias always "is in use" by root's processes.
+        let _ = Command::new("userdel").args(["-f", &self.name]).output();
         let _ = &self.home;
     }
 }
