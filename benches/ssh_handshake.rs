@@ -155,8 +155,15 @@ fn main() {
                     write_files(&s, &files)
                 });
                 let elapsed = started.elapsed();
-                for (_, r) in results {
-                    r.expect("regauth host");
+                for (n, r) in results {
+                    if let Err(e) = r {
+                        let log = n.log_text();
+                        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                        panic!(
+                            "regauth host failed: {e}\nsshd log tail (newest first):\n{}",
+                            tail.join("\n")
+                        );
+                    }
                 }
                 elapsed
             })

@@ -459,3 +459,28 @@ fn run_bounds_output_and_reports_status() {
     assert_eq!(killed.status, None);
     assert_eq!(killed.signal.as_deref(), Some("TERM"));
 }
+
+#[test]
+fn large_files_round_trip_beyond_the_channel_window() {
+    // 3 MiB each way exceeds libssh2's 2 MiB receive window, and the script's first
+    // line arrives while stdin is still being sent.
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let path = node.path("big/config.json");
+    let body: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    let session = connect(&node.target(), &lab.connect_options()).unwrap();
+    let out = write_files(
+        &session,
+        &[FileWrite {
+            path: &path,
+            contents: &body,
+        }],
+    )
+    .unwrap();
+    assert_eq!(out, vec![WriteOutcome::Written]);
+    assert_eq!(std::fs::read(&path).unwrap(), body);
+    let back = read_files(&session, &[&path]).unwrap();
+    assert_eq!(back[0].contents(), Some(&body[..]));
+}

@@ -359,10 +359,9 @@ fn exec(session: &Session, command: &str, stdin: &[u8], limit: usize) -> Result<
         .map_err(|e| transport("exec", e.into()))?;
     // The script may stop reading early (a staging error); its report on stdout
     // says why, so a failed stdin write is only fatal if no report follows.
-    let write_err = channel
-        .write_all(stdin)
-        .and_then(|()| channel.flush())
-        .err();
+    // No `flush()`: on an ssh2 Channel it is libssh2_channel_flush, which DISCARDS
+    // unread incoming data — under load it ate the script's first line.
+    let write_err = channel.write_all(stdin).err();
     let _ = channel.send_eof();
     let (stdout, stderr, truncated) = match drain(session, &channel, limit) {
         Ok(r) => r,
@@ -386,13 +385,11 @@ fn exec(session: &Session, command: &str, stdin: &[u8], limit: usize) -> Result<
 /// Reads stdout and stderr to the channel's end; keeps `limit` and
 /// [`OUTPUT_LIMIT`] bytes of them and says whether stdout was cut.
 ///
-/// Non-blocking, both streams in turn, waiting on the socket in between, because
-/// blocking libssh2 reads are unreliable here: `libssh2_channel_read` returns 0
-/// (which `Read` takes for EOF) when the transport delivered a packet for something
-/// else, which cut replies short under load in the 50-node benchmark; and a
-/// blocking read of stdout cannot drain stderr packets, so `eof()` never turns true
-/// while stderr is unread. End is when libssh2 says the channel is at EOF with
-/// nothing queued.
+/// Non-blocking, both streams in turn, waiting on the socket in between: a blocking
+/// stdout read could stall behind a full window of unread stderr, and
+/// `libssh2_channel_read` may return 0 (which `Read` takes for EOF) when the
+/// transport delivered a packet for something else. End is when libssh2 says the
+/// channel is at EOF with nothing queued for it.
 fn drain(
     session: &Session,
     channel: &ssh2::Channel,
