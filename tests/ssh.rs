@@ -484,3 +484,60 @@ fn large_files_round_trip_beyond_the_channel_window() {
     let back = read_files(&session, &[&path]).unwrap();
     assert_eq!(back[0].contents(), Some(&body[..]));
 }
+
+#[test]
+fn a_file_that_cannot_be_staged_stops_every_write_of_that_host() {
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let good = node.path("ok/config.json");
+    std::fs::create_dir_all(node.path("ok")).unwrap();
+    std::fs::write(&good, b"old").unwrap();
+    // The parent of the second target is a regular file: mkdir fails.
+    std::fs::write(node.path("blocker"), b"").unwrap();
+    let bad = node.path("blocker/config.json");
+    let session = connect(&node.target(), &lab.connect_options()).unwrap();
+    let out = write_files(
+        &session,
+        &[
+            FileWrite {
+                path: &good,
+                contents: b"new",
+            },
+            FileWrite {
+                path: &bad,
+                contents: b"new",
+            },
+        ],
+    )
+    .unwrap();
+    assert!(
+        matches!(&out[0], WriteOutcome::Failed(m) if m.contains("could not be staged")),
+        "{out:?}"
+    );
+    assert!(matches!(&out[1], WriteOutcome::Failed(_)), "{out:?}");
+    assert_eq!(std::fs::read(&good).unwrap(), b"old");
+    assert!(temps_in(Path::new(&node.path("ok"))).is_empty());
+
+    // A target that is a directory fails alone; the other file is written.
+    let dir_target = node.path("ok/adir");
+    std::fs::create_dir_all(&dir_target).unwrap();
+    let out = write_files(
+        &session,
+        &[
+            FileWrite {
+                path: &good,
+                contents: b"new",
+            },
+            FileWrite {
+                path: &dir_target,
+                contents: b"new",
+            },
+        ],
+    )
+    .unwrap();
+    assert_eq!(out[0], WriteOutcome::Written);
+    assert!(matches!(&out[1], WriteOutcome::Failed(_)), "{out:?}");
+    assert!(Path::new(&dir_target).is_dir());
+    assert!(std::fs::read_dir(&dir_target).unwrap().next().is_none());
+    assert!(temps_in(Path::new(&node.path("ok"))).is_empty());
+}
