@@ -12,5 +12,6 @@ pub mod model;
 pub mod output;
 pub mod redact;
 pub mod registry;
+pub mod ssh;
 pub mod tls;
 pub mod vault;

@@ -20,6 +20,8 @@ pub mod pki;
 // The login tests' small registry (openssl CA, skopeo push); the Lab below is the
 // richer one (token auth, fixtures) for validate and later tests.
 pub mod registry;
+// Real OpenSSH sshd "nodes".
+pub mod sshd;
 pub mod token;
 
 use regauth::model::RegistryCredential;

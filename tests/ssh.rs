@@ -1,0 +1,543 @@
+//! SSH foundation against real OpenSSH sshd nodes on loopback (tests/support/sshd.rs).
+
+mod support;
+
+use regauth::exit::{Exit, HasExit};
+use regauth::ssh::{
+    self, ConnectOptions, FileWrite, RemoteFile, SshError, WriteOutcome, connect, for_each_host,
+    read_files, run, write_files,
+};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use support::sshd::SshLab;
+
+fn mode(path: &str) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn temps_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains("regauth-tmp"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn reads_missing_and_existing_files_in_one_exec() {
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let present = node.path("data/config.json");
+    std::fs::create_dir_all(Path::new(&present).parent().unwrap()).unwrap();
+    std::fs::write(&present, b"{\"auths\":{}}\n\x00binary\xff").unwrap();
+    std::fs::set_permissions(&present, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let empty = node.path("data/empty");
+    std::fs::write(&empty, b"").unwrap();
+    let missing = node.path("nowhere/config.json");
+    let a_dir = node.path("data");
+
+    let session = connect(&node.target(), &lab.connect_options()).unwrap();
+    let files = read_files(&session, &[&missing, &present, &empty, &a_dir]).unwrap();
+    assert_eq!(files[0], RemoteFile::Missing);
+    assert_eq!(
+        files[1],
+        RemoteFile::Present {
+            mode: 0o640,
+            uid: 0,
+            contents: b"{\"auths\":{}}\n\x00binary\xff".to_vec()
+        }
+    );
+    assert_eq!(files[2].contents(), Some(&b""[..]));
+    assert!(matches!(&files[3], RemoteFile::Unreadable(m) if m.contains("not a regular file")));
+    // One exec: sshd logs one session start per exec.
+    drop(session);
+    let log = node.log_text();
+    assert_eq!(log.matches("Starting session: command").count(), 1, "{log}");
+}
+
+#[test]
+fn write_creates_private_file_and_dir_then_keeps_a_backup() {
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let path = node.path("runtime/nested/config.json");
+    let other = node.path("data/config.json");
+    let session = connect(&node.target(), &lab.connect_options()).unwrap();
+
+    let out = write_files(
+        &session,
+        &[
+            FileWrite {
+                path: &path,
+                contents: b"first",
+            },
+            FileWrite {
+                path: &other,
+                contents: b"other",
+            },
+        ],
+    )
+    .unwrap();
+    assert_eq!(out, vec![WriteOutcome::Written, WriteOutcome::Written]);
+    assert_eq!(std::fs::read(&path).unwrap(), b"first");
+    assert_eq!(std::fs::read(&other).unwrap(), b"other");
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&node.path("runtime")), 0o700);
+    assert_eq!(mode(&node.path("runtime/nested")), 0o700);
+    assert_eq!(std::fs::metadata(&path).unwrap().uid(), 0);
+    assert!(!Path::new(&format!("{path}.regauth-backup")).exists());
+
+    let out = write_files(
+        &session,
+        &[FileWrite {
+            path: &path,
+            contents: b"second",
+        }],
+    )
+    .unwrap();
+    assert_eq!(out, vec![WriteOutcome::Written]);
+    assert_eq!(std::fs::read(&path).unwrap(), b"second");
+    let backup = format!("{path}.regauth-backup");
+    assert_eq!(std::fs::read(&backup).unwrap(), b"first");
+    assert_eq!(mode(&backup), 0o600);
+    assert!(temps_in(Path::new(&node.path("runtime/nested"))).is_empty());
+}
+
+#[test]
+fn unchanged_content_reads_equal_so_the_caller_skips_the_write() {
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let path = node.path("data/config.json");
+    let session = connect(&node.target(), &lab.connect_options()).unwrap();
+    let wanted = b"{\"auths\":{\"r.example.com\":{\"auth\":\"eA==\"}}}".to_vec();
+    write_files(
+        &session,
+        &[FileWrite {
+            path: &path,
+            contents: &wanted,
+        }],
+    )
+    .unwrap();
+    let inode = std::fs::metadata(&path).unwrap().ino();
+
+    // The caller's loop: read, compare, write only what differs.
+    let current = read_files(&session, &[&path]).unwrap();
+    let changed: Vec<FileWrite> = current
+        .iter()
+        .filter(|f| f.contents() != Some(&wanted[..]))
+        .map(|_| FileWrite {
+            path: &path,
+            contents: &wanted,
+        })
+        .collect();
+    assert!(changed.is_empty());
+    assert!(write_files(&session, &changed).unwrap().is_empty());
+    assert_eq!(std::fs::metadata(&path).unwrap().ino(), inode);
+    assert!(!Path::new(&format!("{path}.regauth-backup")).exists());
+}
+
+#[test]
+fn twenty_nodes_with_five_forks() {
+    let lab = SshLab::new().nodes(20).start();
+    let opts = lab.connect_options();
+    let started = Instant::now();
+    let results = for_each_host(&lab.nodes, 5, |node| {
+        let session = connect(&node.target(), &opts)?;
+        let path = node.path("runtime/config.json");
+        let before = read_files(&session, &[&path])?;
+        let body = format!("node on port {}", node.port);
+        let out = write_files(
+            &session,
+            &[FileWrite {
+                path: &path,
+                contents: body.as_bytes(),
+            }],
+        )?;
+        Ok((before, out))
+    });
+    eprintln!("20 nodes, forks 5: {:?}", started.elapsed());
+    for (node, result) in results {
+        let (before, out) = result.unwrap();
+        assert_eq!(before, vec![RemoteFile::Missing]);
+        assert_eq!(out, vec![WriteOutcome::Written]);
+        let body = std::fs::read_to_string(node.path("runtime/config.json")).unwrap();
+        assert_eq!(body, format!("node on port {}", node.port));
+    }
+}
+
+#[test]
+fn changed_host_key_is_refused_before_anything_is_sent() {
+    let mut lab = SshLab::new().nodes(1).start();
+    let path = lab.nodes[0].path("runtime/config.json");
+    std::fs::create_dir_all(Path::new(&path).parent().unwrap()).unwrap();
+    std::fs::write(&path, b"old").unwrap();
+    lab.nodes[0].change_host_key();
+    let node = &lab.nodes[0];
+
+    let err = connect(&node.target(), &lab.connect_options()).unwrap_err();
+    assert!(matches!(err, SshError::HostKeyMismatch(_)), "{err}");
+    assert_eq!(err.exit(), Exit::Unreachable);
+    let msg = err.to_string();
+    assert!(msg.contains("CHANGED") && msg.contains("SHA256:"), "{msg}");
+
+    // sshd saw a connection and a key exchange, but no user, key or command.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !node.log_text().contains("Connection from") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = node.log_text();
+    assert!(log.contains("Connection from"), "{log}");
+    for never in [
+        "publickey",
+        "Accepted",
+        "Failed",
+        "Invalid user",
+        "for root",
+        "Starting session",
+    ] {
+        assert!(!log.contains(never), "{never:?} in sshd log:\n{log}");
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), b"old");
+}
+
+#[test]
+fn unknown_host_refused_unless_accept_new_then_recorded() {
+    let lab = SshLab::new().nodes(3).start();
+    let known = lab.dir().join("empty_known_hosts");
+    std::fs::write(&known, "# nothing yet\n").unwrap();
+    let opts = ConnectOptions {
+        known_hosts: known.clone(),
+        ..lab.connect_options()
+    };
+    let err = connect(&lab.nodes[0].target(), &opts).unwrap_err();
+    assert!(matches!(err, SshError::HostKeyUnknown(_)), "{err}");
+    assert!(err.to_string().contains("--accept-new-host-keys"));
+    assert!(!lab.nodes[0].log_text().contains("publickey"));
+
+    let accept = ConnectOptions {
+        accept_new: true,
+        ..opts.clone()
+    };
+    // Concurrently, several sessions per node: one line per node in the end.
+    let targets: Vec<_> = lab
+        .nodes
+        .iter()
+        .flat_map(|n| [n.target(), n.target()])
+        .collect();
+    for (_, r) in for_each_host(&targets, 6, |t| connect(t, &accept).map(|_| ())) {
+        r.unwrap();
+    }
+    let text = std::fs::read_to_string(&known).unwrap();
+    assert_eq!(text.lines().count(), 4, "{text}");
+    for node in &lab.nodes {
+        assert!(text.contains(&node.known_hosts_line()), "{text}");
+    }
+    // Now known: strict mode connects.
+    connect(&lab.nodes[1].target(), &opts).unwrap();
+}
+
+#[test]
+fn closed_port_is_unreachable_quickly() {
+    let mut lab = SshLab::new().start();
+    lab.nodes[0].stop();
+    let started = Instant::now();
+    let err = connect(&lab.nodes[0].target(), &lab.connect_options()).unwrap_err();
+    assert!(matches!(err, SshError::Connect { .. }), "{err}");
+    assert_eq!(err.exit(), Exit::Unreachable);
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn wrong_key_is_an_auth_failure() {
+    let lab = SshLab::new().start();
+    let other_key = lab.dir().join("not_authorized");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other_key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let target = regauth::model::SshTarget {
+        key_file: Some(other_key),
+        ..lab.nodes[0].target()
+    };
+    let err = connect(&target, &lab.connect_options()).unwrap_err();
+    assert!(matches!(err, SshError::Auth { .. }), "{err}");
+    assert_eq!(err.exit(), Exit::Unreachable);
+}
+
+#[test]
+fn become_with_sudo_writes_root_owned_private_files() {
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let user = lab.user(true);
+    let path = node.path("become/config.json");
+    let session = connect(&user.target(node), &lab.connect_options()).unwrap();
+    let out = write_files(
+        &session,
+        &[FileWrite {
+            path: &path,
+            contents: b"as root",
+        }],
+    )
+    .unwrap();
+    assert_eq!(out, vec![WriteOutcome::Written]);
+    let meta = std::fs::metadata(&path).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&node.path("become")), 0o700);
+    // Reading a root-only file needs the become too.
+    let files = read_files(&session, &[&path]).unwrap();
+    assert_eq!(files[0].contents(), Some(&b"as root"[..]));
+    let who = run(&session, "id -u; echo to-stderr >&2; exit 3").unwrap();
+    assert_eq!(who.status, Some(3));
+    assert_eq!(String::from_utf8_lossy(&who.output), "0\nto-stderr\n");
+    // The login user itself is not root.
+    let plain = regauth::model::SshTarget {
+        become_: false,
+        ..user.target(node)
+    };
+    let s = connect(&plain, &lab.connect_options()).unwrap();
+    assert_ne!(run(&s, "id -u").unwrap().output, b"0\n");
+}
+
+#[test]
+fn become_without_sudo_rights_fails_fast_and_writes_nothing() {
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let user = lab.user(false);
+    let path = node.path("nosudo/config.json");
+    let session = connect(&user.target(node), &lab.connect_options()).unwrap();
+    let started = Instant::now();
+    let err = write_files(
+        &session,
+        &[FileWrite {
+            path: &path,
+            contents: b"x",
+        }],
+    )
+    .unwrap_err();
+    assert!(matches!(err, SshError::Become { .. }), "{err}");
+    assert_eq!(err.exit(), Exit::Failed);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!Path::new(&path).exists());
+}
+
+#[test]
+fn secrets_never_appear_in_argv_environment_or_sshd_log() {
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let secret = format!("regauth-secret-{}-{}", std::process::id(), node.port);
+    let path = node.path("runtime/config.json");
+    let session = connect(&node.target(), &lab.connect_options()).unwrap();
+
+    let done = AtomicBool::new(false);
+    let (seen, scans) = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let mut seen = Vec::new();
+            let mut scans = 0u32;
+            while !done.load(Ordering::Relaxed) {
+                scans += 1;
+                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                    for file in ["cmdline", "environ"] {
+                        if let Ok(bytes) = std::fs::read(entry.path().join(file)) {
+                            let text = String::from_utf8_lossy(&bytes);
+                            if text.contains(&secret) {
+                                seen.push(format!("{:?}/{file}: {text}", entry.path()));
+                            }
+                        }
+                    }
+                }
+            }
+            (seen, scans)
+        });
+        for i in 0..15 {
+            let body = format!("{{\"auths\":{{\"r\":{{\"auth\":\"{secret}-{i}\"}}}}}}");
+            let out = write_files(
+                &session,
+                &[FileWrite {
+                    path: &path,
+                    contents: body.as_bytes(),
+                }],
+            )
+            .unwrap();
+            assert_eq!(out, vec![WriteOutcome::Written]);
+            let back = read_files(&session, &[&path]).unwrap();
+            assert_eq!(back[0].contents(), Some(body.as_bytes()));
+        }
+        done.store(true, Ordering::Relaxed);
+        watcher.join().unwrap()
+    });
+    assert!(seen.is_empty(), "secret visible: {seen:?}");
+    assert!(scans > 3, "watcher did not run during the writes");
+    assert!(!node.log_text().contains(&secret));
+    assert!(std::fs::read_to_string(&path).unwrap().contains(&secret));
+}
+
+#[test]
+fn interrupted_write_leaves_the_old_file_and_no_temp() {
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let path = node.path("runtime/config.json");
+    let dir = node.path("runtime");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(&path, b"old contents").unwrap();
+
+    // Replay exactly what write_files sends, with the system ssh client so that we
+    // can cut the connection after half of stdin.
+    let new = vec![b'n'; 64 * 1024];
+    let (command, stdin) = ssh::remote::write_request(
+        None,
+        &[FileWrite {
+            path: &path,
+            contents: &new,
+        }],
+    )
+    .unwrap();
+    let mut client = Command::new("ssh")
+        .args([
+            "-q",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+        ])
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", lab.known_hosts.display()))
+        .arg("-i")
+        .arg(&lab.client_key)
+        .arg("-p")
+        .arg(node.port.to_string())
+        .arg("root@127.0.0.1")
+        .arg(&command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut input = client.stdin.take().unwrap();
+        input.write_all(&stdin[..stdin.len() / 2]).unwrap();
+        input.flush().unwrap();
+        // Keep stdin open (no EOF from us): the cut is the connection dying.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while temps_in(Path::new(&dir)).is_empty() {
+            assert!(Instant::now() < deadline, "remote never staged a temp file");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        client.kill().unwrap();
+        client.wait().unwrap();
+        drop(input);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !temps_in(Path::new(&dir)).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "temp file left: {:?}",
+            temps_in(Path::new(&dir))
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), b"old contents");
+    assert!(!Path::new(&format!("{path}.regauth-backup")).exists());
+}
+
+#[test]
+fn run_bounds_output_and_reports_status() {
+    let lab = SshLab::new().start();
+    let session = connect(&lab.nodes[0].target(), &lab.connect_options()).unwrap();
+    let big = run(&session, "head -c 200000 /dev/zero; exit 0").unwrap();
+    assert!(big.success() && big.truncated);
+    assert_eq!(big.output.len(), ssh::remote::OUTPUT_LIMIT);
+    let killed = run(&session, "kill -TERM $$").unwrap();
+    assert_eq!(killed.status, None);
+    assert_eq!(killed.signal.as_deref(), Some("TERM"));
+}
+
+#[test]
+fn large_files_round_trip_beyond_the_channel_window() {
+    // 3 MiB each way exceeds libssh2's 2 MiB receive window, and the script's first
+    // line arrives while stdin is still being sent.
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let path = node.path("big/config.json");
+    let body: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    let session = connect(&node.target(), &lab.connect_options()).unwrap();
+    let out = write_files(
+        &session,
+        &[FileWrite {
+            path: &path,
+            contents: &body,
+        }],
+    )
+    .unwrap();
+    assert_eq!(out, vec![WriteOutcome::Written]);
+    assert_eq!(std::fs::read(&path).unwrap(), body);
+    let back = read_files(&session, &[&path]).unwrap();
+    assert_eq!(back[0].contents(), Some(&body[..]));
+}
+
+#[test]
+fn a_file_that_cannot_be_staged_stops_every_write_of_that_host() {
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let good = node.path("ok/config.json");
+    std::fs::create_dir_all(node.path("ok")).unwrap();
+    std::fs::write(&good, b"old").unwrap();
+    // The parent of the second target is a regular file: mkdir fails.
+    std::fs::write(node.path("blocker"), b"").unwrap();
+    let bad = node.path("blocker/config.json");
+    let session = connect(&node.target(), &lab.connect_options()).unwrap();
+    let out = write_files(
+        &session,
+        &[
+            FileWrite {
+                path: &good,
+                contents: b"new",
+            },
+            FileWrite {
+                path: &bad,
+                contents: b"new",
+            },
+        ],
+    )
+    .unwrap();
+    assert!(
+        matches!(&out[0], WriteOutcome::Failed(m) if m.contains("could not be staged")),
+        "{out:?}"
+    );
+    assert!(matches!(&out[1], WriteOutcome::Failed(_)), "{out:?}");
+    assert_eq!(std::fs::read(&good).unwrap(), b"old");
+    assert!(temps_in(Path::new(&node.path("ok"))).is_empty());
+
+    // A target that is a directory fails alone; the other file is written.
+    let dir_target = node.path("ok/adir");
+    std::fs::create_dir_all(&dir_target).unwrap();
+    let out = write_files(
+        &session,
+        &[
+            FileWrite {
+                path: &good,
+                contents: b"new",
+            },
+            FileWrite {
+                path: &dir_target,
+                contents: b"new",
+            },
+        ],
+    )
+    .unwrap();
+    assert_eq!(out[0], WriteOutcome::Written);
+    assert!(matches!(&out[1], WriteOutcome::Failed(_)), "{out:?}");
+    assert!(Path::new(&dir_target).is_dir());
+    assert!(std::fs::read_dir(&dir_target).unwrap().next().is_none());
+    assert!(temps_in(Path::new(&node.path("ok"))).is_empty());
+}
