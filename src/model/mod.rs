@@ -52,7 +52,7 @@ pub struct Proxies {
 
 mod build;
 
-pub use build::{ModelError, from_inventory};
+pub use build::{ModelError, ansible_bool, from_inventory};
 
 /// `openshift_deployment_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,584 @@
+//! `regauth run PLAYBOOK`: runs a playbook's steps against the inventory's hosts, as
+//! ansible-playbook would run the installer's plays: validation first (stopping
+//! before anything is touched when a credential fails), auth files over one SSH
+//! session per host (one read and at most one write exec per step), the cluster's
+//! secrets, then rolling restarts of only what changed. Failed and unreachable hosts
+//! drop out of later steps; the others carry on; the recap and exit code follow
+//! Ansible's, with a retry file listing the hosts to rerun.
+
+mod files;
+mod limit;
+mod recap;
+
+pub use recap::{HostStatus, Recap, Stats};
+
+use crate::cluster;
+use crate::exit::{Exit, Failure, HasExit};
+use crate::inventory::{self, Inventory, LoadOptions};
+use crate::model::{ClusterModel, HostSpec};
+use crate::output::{Format, Output, Paint};
+use crate::playbook::{self, Action, AuthTarget, Count, Step};
+use crate::registry::{self, CheckOptions, Status, Trust, ValidateOptions};
+use crate::ssh::{self, Session};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How registry logins are checked in the validate step.
+#[derive(Debug, Clone)]
+pub struct RegistryChecks {
+    /// `--certs-dir`.
+    pub certs_dir: Option<PathBuf>,
+    /// Limit per attempt.
+    pub timeout: Duration,
+    /// Further attempts after transient failures.
+    pub retries: u32,
+    /// Pause between attempts.
+    pub retry_delay: Duration,
+}
+
+/// Settings for `regauth run`.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// The playbook file.
+    pub playbook: PathBuf,
+    /// Inventory sources and vault password.
+    pub load: LoadOptions,
+    /// `--check`: change nothing, report what would change.
+    pub check: bool,
+    /// `--diff`: show per-host differences, secrets masked.
+    pub diff: bool,
+    /// `--limit`.
+    pub limit: Option<String>,
+    /// `--tags`.
+    pub tags: Vec<String>,
+    /// `--skip-tags`.
+    pub skip_tags: Vec<String>,
+    /// `--forks`.
+    pub forks: usize,
+    /// `-e K=V`: values for `{{ variable }}` options of steps.
+    pub extra_vars: BTreeMap<String, String>,
+    /// Cluster access.
+    pub kube: cluster::ConnectOptions,
+    /// SSH settings.
+    pub ssh: ssh::ConnectOptions,
+    /// Registry checks.
+    pub checks: RegistryChecks,
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Runs a playbook.
+pub fn run(settings: &RunSettings, out: &Output) -> Result<Exit, Failure> {
+    let inv = inventory::load(&settings.load).map_err(Failure::from_err)?;
+    for w in inv.warnings() {
+        out.warn(w);
+    }
+    let model = crate::model::from_inventory(&inv).map_err(Failure::from_err)?;
+    let book = playbook::load(&settings.playbook).map_err(Failure::from_err)?;
+    let limit = limit::select(&inv, settings.limit.as_deref()).map_err(|m| Failure::new(Exit::Usage, m))?;
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(Exit::Unexpected, format!("starting the async runtime: {e}")))?;
+    let mut engine = Engine {
+        s: settings,
+        out,
+        inv: &inv,
+        model: &model,
+        limit,
+        recap: Recap::default(),
+        dead: BTreeSet::new(),
+        changed: BTreeMap::new(),
+        sessions: Mutex::new(HashMap::new()),
+        kube: None,
+        rt,
+        report: Vec::new(),
+        aborted: false,
+    };
+    let check = if settings.check { " (check mode)" } else { "" };
+    engine.banner(&format!("PLAY [{}]{check}", book.name));
+    for step in book.steps.iter().filter(|s| s.selected(&settings.tags, &settings.skip_tags)) {
+        if INTERRUPTED.load(Ordering::SeqCst) || engine.aborted {
+            break;
+        }
+        engine.step(step);
+    }
+    engine.close_sessions();
+    engine.finish(&book.name)
+}
+
+struct Engine<'a> {
+    s: &'a RunSettings,
+    out: &'a Output,
+    inv: &'a Inventory,
+    model: &'a ClusterModel,
+    limit: Option<BTreeSet<String>>,
+    recap: Recap,
+    dead: BTreeSet<String>,
+    changed: BTreeMap<String, BTreeSet<&'static str>>,
+    sessions: Mutex<HashMap<String, Session>>,
+    kube: Option<kube::Client>,
+    rt: tokio::runtime::Runtime,
+    report: Vec<serde_json::Value>,
+    aborted: bool,
+}
+
+/// One host's outcome of a step.
+struct Outcome {
+    host: String,
+    status: HostStatus,
+    message: String,
+    diff: String,
+}
+
+impl<'a> Engine<'a> {
+    fn text(&self) -> bool {
+        self.out.format() != Format::Json
+    }
+
+    fn banner(&self, title: &str) {
+        if self.text() {
+            let stars = "*".repeat(72usize.saturating_sub(title.len() + 1).max(3));
+            self.out.data(&format!("\n{title} {stars}"));
+        }
+    }
+
+    fn step(&mut self, step: &Step) {
+        self.banner(&format!("TASK [{}]", step.name));
+        let outcomes = match &step.action {
+            Action::Validate { stop_on_failure } => self.validate(*stop_on_failure),
+            Action::AuthFiles { hosts, files, serial } => self.auth_files(hosts, files, serial.as_ref()),
+            Action::ClusterSecrets { namespace } => self.cluster_secrets(namespace),
+            Action::RestartNodes { only_changed, serial, wait_ready, ready_timeout } => {
+                self.restart_nodes(*only_changed, serial, *wait_ready, *ready_timeout)
+            }
+            Action::RestartMasters { only_changed } => self.restart_masters(*only_changed),
+        };
+        let mut results = Vec::new();
+        for o in outcomes {
+            self.recap.record(&o.host, o.status);
+            if matches!(o.status, HostStatus::Failed | HostStatus::Unreachable) {
+                self.dead.insert(o.host.clone());
+            }
+            self.print_outcome(&o);
+            results.push(json!({"host": o.host, "status": o.status.word(), "message": o.message, "diff": o.diff}));
+        }
+        self.report.push(json!({"name": step.name, "action": step.action.kind(), "tags": step.tags, "results": results}));
+    }
+
+    fn print_outcome(&self, o: &Outcome) {
+        if !self.text() {
+            return;
+        }
+        let (word, paint) = match o.status {
+            HostStatus::Ok => ("ok", Paint::Green),
+            HostStatus::Changed => ("changed", Paint::Yellow),
+            HostStatus::Skipped => ("skipping", Paint::Cyan),
+            HostStatus::Failed => ("fatal", Paint::Red),
+            HostStatus::Unreachable => ("fatal", Paint::Red),
+        };
+        let msg = match o.status {
+            HostStatus::Failed => format!(": FAILED! => {}", o.message),
+            HostStatus::Unreachable => format!(": UNREACHABLE! => {}", o.message),
+            _ if o.message.is_empty() => String::new(),
+            _ => format!(" => {}", o.message),
+        };
+        self.out.data(&format!("{}: [{}]{msg}", self.out.paint(word, paint), o.host));
+        if !o.diff.is_empty() {
+            self.out.data(o.diff.trim_end());
+        }
+    }
+
+    /// Hosts of a group that are in the model, selected by --limit and still alive.
+    fn hosts_of(&self, group: &str) -> Vec<&'a HostSpec> {
+        let mut by_name: HashMap<&str, &'a HostSpec> = HashMap::new();
+        for h in self.model.nodes.iter().chain(&self.model.masters) {
+            by_name.entry(h.name.as_str()).or_insert(h);
+        }
+        self.inv
+            .group_hosts(group)
+            .into_iter()
+            .filter_map(|n| by_name.get(n).copied())
+            .filter(|h| self.limit.as_ref().is_none_or(|l| l.contains(&h.name)))
+            .filter(|h| !self.dead.contains(&h.name))
+            .collect()
+    }
+
+    /// A `{{ var }}` option: -e first, then the cluster's variables.
+    fn count(&self, c: &Count) -> usize {
+        match c {
+            Count::Literal(n) => *n,
+            Count::Var(v) => {
+                if let Some(x) = self.s.extra_vars.get(v).and_then(|x| x.parse().ok()) {
+                    return x;
+                }
+                match v.as_str() {
+                    "openshift_restart_nodes_serial" => self.model.restart_nodes_serial,
+                    _ => self
+                        .inv
+                        .hosts()
+                        .first()
+                        .and_then(|h| self.inv.host_vars(h))
+                        .and_then(|vars| vars.get(v).and_then(|x| match &x.value {
+                            inventory::Value::Int(i) if *i > 0 => Some(*i as usize),
+                            inventory::Value::Str(s) => s.trim().parse().ok(),
+                            _ => None,
+                        }))
+                        .unwrap_or(1),
+                }
+            }
+        }
+    }
+
+    fn validate(&mut self, stop_on_failure: bool) -> Vec<Outcome> {
+        let c = &self.s.checks;
+        let opts = ValidateOptions {
+            check: CheckOptions {
+                trust: Trust::new(c.certs_dir.clone()),
+                proxies: self.model.proxies.clone(),
+                timeout: c.timeout,
+                retries: c.retries,
+                retry_delay: c.retry_delay,
+                shared: Default::default(),
+            },
+            forks: self.s.forks.max(1),
+        };
+        let results = self.rt.block_on(registry::validate_all(&self.model.registries, &opts));
+        let mut failed = false;
+        let outcomes = results
+            .into_iter()
+            .map(|r| {
+                let status = match r.status {
+                    Status::Ok => HostStatus::Ok,
+                    Status::Skipped => HostStatus::Skipped,
+                    Status::Failed => {
+                        failed = true;
+                        HostStatus::Failed
+                    }
+                };
+                Outcome {
+                    host: r.registry.clone(),
+                    status,
+                    message: format!("{} ({}): {}", r.user, r.reason.as_str(), r.message),
+                    diff: String::new(),
+                }
+            })
+            .collect();
+        if failed && stop_on_failure {
+            // Nothing has been touched yet: stop here, as the installer's sanity checks do.
+            self.aborted = true;
+            self.out.warn("a registry credential failed: stopping before any host or secret is touched");
+        }
+        outcomes
+    }
+
+    /// Runs `f` on each host with its pooled session (connecting on first use).
+    fn on_hosts<T: Send>(
+        &self,
+        hosts: &[&'a HostSpec],
+        forks: usize,
+        f: impl Fn(&Session, &HostSpec) -> Result<T, files::FilesError> + Sync,
+    ) -> Vec<(String, Result<T, files::FilesError>)> {
+        let results = ssh::for_each_host(hosts, forks, |h| {
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                return Ok(Err(files::FilesError::Refused("interrupted before this host was started".into())));
+            }
+            let pooled = self.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(&h.name);
+            let session = match pooled {
+                Some(s) => s,
+                None => ssh::connect(&h.ssh, &self.s.ssh)?,
+            };
+            let r = f(&session, h);
+            self.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(h.name.clone(), session);
+            Ok(r)
+        });
+        results
+            .into_iter()
+            .map(|(h, r)| (h.name.clone(), r.map_err(files::FilesError::from).and_then(|x| x)))
+            .collect()
+    }
+
+    fn outcome_of_error(host: String, e: &files::FilesError) -> Outcome {
+        let status = match e {
+            files::FilesError::Ssh(s) if s.exit() == Exit::Unreachable => HostStatus::Unreachable,
+            _ => HostStatus::Failed,
+        };
+        Outcome { host, status, message: e.to_string(), diff: String::new() }
+    }
+
+    fn auth_files(&mut self, group: &str, targets: &[AuthTarget], serial: Option<&Count>) -> Vec<Outcome> {
+        let hosts = self.hosts_of(group);
+        let batch = serial.map(|c| self.count(c)).unwrap_or(hosts.len()).max(1);
+        let (check, diff) = (self.s.check, self.s.diff);
+        let mut outcomes = Vec::new();
+        for chunk in hosts.chunks(batch) {
+            let forks = self.s.forks.clamp(1, chunk.len().max(1));
+            for (host, r) in self.on_hosts(chunk, forks, |sess, h| files::update(sess, h, targets, check, diff)) {
+                match r {
+                    Ok(results) => {
+                        let changed: Vec<&files::FileResult> = results.iter().filter(|f| f.changed).collect();
+                        let entry = self.changed.entry(host.clone()).or_default();
+                        for f in &changed {
+                            entry.insert(f.target.name());
+                        }
+                        let message = changed.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", ");
+                        outcomes.push(Outcome {
+                            host,
+                            status: if changed.is_empty() { HostStatus::Ok } else { HostStatus::Changed },
+                            message,
+                            diff: changed.iter().map(|f| f.diff.as_str()).collect(),
+                        });
+                    }
+                    Err(e) => outcomes.push(Self::outcome_of_error(host, &e)),
+                }
+            }
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+        outcomes
+    }
+
+    /// The cluster client: the kubeconfig kubectl would use, else the first master's
+    /// admin.kubeconfig read over SSH (in memory only), as the installer runs `oc` there.
+    fn cluster_client(&mut self) -> Result<kube::Client, String> {
+        if let Some(c) = &self.kube {
+            return Ok(c.clone());
+        }
+        let client = if self.s.kube.is_configured() {
+            self.rt.block_on(cluster::connect(&self.s.kube)).map_err(|e| e.to_string())?.0
+        } else {
+            let master = self
+                .model
+                .masters
+                .iter()
+                .find(|m| !self.dead.contains(&m.name))
+                .ok_or("no kubeconfig (--kubeconfig, KUBECONFIG, ~/.kube/config) and no reachable master to read one from")?;
+            const ADMIN: &str = "/etc/origin/master/admin.kubeconfig";
+            let text = {
+                let r = self.on_hosts(&[master], 1, |sess, _| Ok(ssh::read_files(sess, &[ADMIN])?));
+                let file = r.into_iter().next().map(|(_, r)| r).ok_or("no master")?.map_err(|e| e.to_string())?;
+                match file.into_iter().next() {
+                    Some(ssh::RemoteFile::Present { contents, .. }) => zeroize::Zeroizing::new(contents),
+                    _ => return Err(format!("{}: {ADMIN} not found; give --kubeconfig, or --skip-tags cluster", master.name)),
+                }
+            };
+            self.out.status(&format!("using {ADMIN} of {} (read over SSH, kept in memory only)", master.name));
+            let text = String::from_utf8_lossy(&text).into_owned();
+            let text = zeroize::Zeroizing::new(text);
+            self.rt
+                .block_on(cluster::connect_with_kubeconfig_text(&text, self.s.kube.context.clone()))
+                .map_err(|e| e.to_string())?
+                .0
+        };
+        self.kube = Some(client.clone());
+        Ok(client)
+    }
+
+    fn cluster_secrets(&mut self, namespace: &str) -> Vec<Outcome> {
+        let who = self
+            .model
+            .masters
+            .first()
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| "localhost".into());
+        let manifests = match cluster::manifest::installer_secrets(&self.model.registries, namespace) {
+            Ok(m) => m,
+            Err(e) => return vec![Outcome { host: who, status: HostStatus::Failed, message: e.to_string(), diff: String::new() }],
+        };
+        let client = match self.cluster_client() {
+            Ok(c) => c,
+            Err(e) => {
+                return vec![Outcome {
+                    host: who,
+                    status: HostStatus::Failed,
+                    message: format!("{e} (skip this step with --skip-tags cluster)"),
+                    diff: String::new(),
+                }];
+            }
+        };
+        let mut changed = Vec::new();
+        let mut diffs = String::new();
+        for m in &manifests {
+            let spec = m.to_spec(namespace);
+            match self.rt.block_on(cluster::ensure_secret(&client, &spec, self.s.check)) {
+                Ok((c, d)) => {
+                    if c != cluster::Change::Unchanged {
+                        changed.push(format!("secret/{} {}", spec.name, if c == cluster::Change::Created { "created" } else { "updated" }));
+                        if self.s.diff {
+                            diffs.push_str(&d);
+                        }
+                    }
+                }
+                Err(e) => {
+                    return vec![Outcome { host: who, status: HostStatus::Failed, message: format!("secret/{}: {e}", spec.name), diff: diffs }];
+                }
+            }
+        }
+        vec![Outcome {
+            host: who,
+            status: if changed.is_empty() { HostStatus::Ok } else { HostStatus::Changed },
+            message: changed.join(", "),
+            diff: diffs,
+        }]
+    }
+
+    fn restart_nodes(&mut self, only_changed: bool, serial: &Count, wait_ready: bool, timeout: Duration) -> Vec<Outcome> {
+        let candidates: Vec<&'a HostSpec> = self.hosts_of("nodes");
+        let serial = self.count(serial).max(1);
+        let (todo, rest): (Vec<&HostSpec>, Vec<&HostSpec>) = candidates
+            .into_iter()
+            .partition(|h| !only_changed || self.changed.get(&h.name).is_some_and(|c| c.contains("node")));
+        let mut outcomes: Vec<Outcome> = rest
+            .into_iter()
+            .map(|h| Outcome { host: h.name.clone(), status: HostStatus::Skipped, message: "node credentials unchanged".into(), diff: String::new() })
+            .collect();
+        let client = if wait_ready && !self.s.check && !todo.is_empty() {
+            match self.cluster_client() {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    self.out.warn(&format!("node readiness is not checked: {e}"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        for batch in todo.chunks(serial) {
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                break;
+            }
+            if self.s.check {
+                outcomes.extend(batch.iter().map(|h| Outcome {
+                    host: h.name.clone(),
+                    status: HostStatus::Changed,
+                    message: format!("would run: {}", h.node_restart_command),
+                    diff: String::new(),
+                }));
+                continue;
+            }
+            let ran = self.on_hosts(batch, batch.len(), |sess, h| {
+                let r = ssh::run(sess, &h.node_restart_command)?;
+                if r.success() {
+                    Ok(())
+                } else {
+                    Err(files::FilesError::Refused(format!(
+                        "`{}` failed (exit {:?}): {}",
+                        h.node_restart_command,
+                        r.status,
+                        String::from_utf8_lossy(&r.output).trim()
+                    )))
+                }
+            });
+            for (host, r) in ran {
+                let o = match r {
+                    Err(e) => Self::outcome_of_error(host, &e),
+                    Ok(()) => match &client {
+                        Some(c) => match self.rt.block_on(cluster::wait_node_ready(c, &host, timeout, Duration::from_secs(1))) {
+                            Ok(()) => Outcome { host, status: HostStatus::Changed, message: "restarted, Ready".into(), diff: String::new() },
+                            Err(e) => Outcome { host, status: HostStatus::Failed, message: e.to_string(), diff: String::new() },
+                        },
+                        None => Outcome { host, status: HostStatus::Changed, message: "restarted (readiness not checked)".into(), diff: String::new() },
+                    },
+                };
+                outcomes.push(o);
+            }
+        }
+        outcomes
+    }
+
+    fn restart_masters(&mut self, only_changed: bool) -> Vec<Outcome> {
+        let masters = self.hosts_of("masters");
+        let mut outcomes = Vec::new();
+        for h in masters {
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                break;
+            }
+            let changed = self.changed.get(&h.name).is_some_and(|c| c.contains("master"));
+            if only_changed && !changed {
+                outcomes.push(Outcome { host: h.name.clone(), status: HostStatus::Skipped, message: "master credentials unchanged".into(), diff: String::new() });
+                continue;
+            }
+            if self.s.check {
+                outcomes.push(Outcome { host: h.name.clone(), status: HostStatus::Changed, message: format!("would run: {}", h.master_restart_command), diff: String::new() });
+                continue;
+            }
+            // One master at a time: the API stays served by the others.
+            for (host, r) in self.on_hosts(&[h], 1, |sess, h| {
+                let r = ssh::run(sess, &h.master_restart_command)?;
+                if r.success() {
+                    Ok(())
+                } else {
+                    Err(files::FilesError::Refused(format!("`{}` failed (exit {:?})", h.master_restart_command, r.status)))
+                }
+            }) {
+                outcomes.push(match r {
+                    Ok(()) => Outcome { host, status: HostStatus::Changed, message: "restarted".into(), diff: String::new() },
+                    Err(e) => Self::outcome_of_error(host, &e),
+                });
+            }
+        }
+        outcomes
+    }
+
+    fn close_sessions(&mut self) {
+        let sessions = std::mem::take(&mut *self.sessions.lock().unwrap_or_else(|e| e.into_inner()));
+        for (_, s) in sessions {
+            s.close();
+        }
+    }
+
+    fn finish(self, name: &str) -> Result<Exit, Failure> {
+        let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+        let failed = self.recap.failed_hosts();
+        let retry = if failed.is_empty() {
+            None
+        } else {
+            let path = PathBuf::from(format!("{name}.retry"));
+            let text: String = failed.iter().map(|h| format!("{h}\n")).collect();
+            match std::fs::write(&path, text) {
+                Ok(()) => Some(path),
+                Err(e) => {
+                    self.out.warn(&format!("could not write {}: {e}", path.display()));
+                    None
+                }
+            }
+        };
+        if self.text() {
+            self.banner("PLAY RECAP");
+            for line in self.recap.lines() {
+                self.out.data(&line);
+            }
+            if let Some(p) = &retry {
+                self.out.status(&format!("to retry, use: --limit @{}", p.display()));
+            }
+        } else {
+            self.out.json(&json!({
+                "playbook": name,
+                "check_mode": self.s.check,
+                "steps": self.report,
+                "stats": self.recap.hosts,
+                "retry_file": retry.as_ref().map(|p| p.display().to_string()),
+                "interrupted": interrupted,
+            }));
+        }
+        if interrupted {
+            return Ok(Exit::Interrupted);
+        }
+        Ok(self.recap.exit())
+    }
+}
