@@ -10,7 +10,7 @@ pub mod render;
 mod shlex;
 mod value;
 mod vars;
-mod yaml;
+pub mod yaml;
 mod yaml_inv;
 
 pub use data::{Var, Vars};
@@ -260,18 +260,20 @@ impl Inventory {
     /// `ansible-inventory --list`.
     pub fn list_json(&self, secrets: Secrets) -> String {
         let mut m = vars::Merger::new(&self.data, &self.files);
-        let hv: Vec<(usize, Vars)> = self
+        let hv: Vec<_> = self
             .data
             .hosts_under(ALL)
             .into_iter()
-            .map(|h| (h, m.host_vars(h)))
+            .map(|h| (h, m.host_refs(h)))
             .collect();
-        render::list_json(&self.data, &hv, secrets)
+        render::list_json(&self.data, hv, secrets)
     }
 
     /// `ansible-inventory --host H`.
     pub fn host_json(&self, host: &str, secrets: Secrets) -> Option<String> {
-        self.host_vars(host).map(|v| render::host_json(&v, secrets))
+        let h = *self.data.host_index.get(host)?;
+        let refs = vars::Merger::new(&self.data, &self.files).host_refs(h);
+        Some(render::host_json(&refs, secrets))
     }
 
     /// `ansible-inventory --graph [GROUP]`.

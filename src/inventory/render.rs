@@ -2,8 +2,9 @@
 //! byte for byte (Python's `json.dumps(sort_keys=True, indent=4, ensure_ascii=False)`
 //! and its float repr), with secret values masked unless asked for.
 
-use super::data::{ALL, Data, Vars};
+use super::data::{ALL, Data};
 use super::value::Value;
+use super::vars::VarRefs;
 use crate::redact::{MASK, is_secret_name};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -17,98 +18,56 @@ pub enum Secrets {
     Show,
 }
 
-/// A JSON tree with Python's number formatting, built only for printing.
-enum J {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
-    List(Vec<J>),
-    Obj(BTreeMap<String, J>),
-}
-
-fn to_j(v: &Value, secrets: Secrets) -> J {
-    match v {
-        Value::Null => J::Null,
-        Value::Bool(b) => J::Bool(*b),
-        Value::Int(i) => J::Int(*i),
-        Value::Float(f) => J::Float(*f),
-        Value::Str(s) => J::Str(s.clone()),
-        Value::List(items) => J::List(items.iter().map(|i| to_j(i, secrets)).collect()),
-        Value::Map(m) => J::Obj(
-            m.iter()
-                .map(|(k, v)| (k.clone(), masked(k, v, secrets)))
-                .collect(),
-        ),
-        // ansible-inventory prints vault values still encrypted, password or not.
-        Value::Vault(vs) => {
-            let mut o = BTreeMap::new();
-            o.insert("__ansible_vault".to_string(), J::Str(vs.ciphertext.clone()));
-            J::Obj(o)
-        }
-    }
-}
-
-/// A named value, masked when its name says it is secret.
-fn masked(name: &str, v: &Value, secrets: Secrets) -> J {
-    if secrets == Secrets::Mask && is_secret_name(name) && !matches!(v, Value::Null) {
-        return match v {
-            Value::List(_) | Value::Map(_) => to_j(v, secrets),
-            _ => J::Str(MASK.to_string()),
-        };
-    }
-    to_j(v, secrets)
-}
-
-fn vars_j(vars: &Vars, secrets: Secrets) -> J {
-    J::Obj(
-        vars.iter()
-            .map(|(k, v)| (k.clone(), masked(k, &v.value, secrets)))
-            .collect(),
-    )
+/// What `--list` prints, built from borrowed pieces and written in one pass.
+enum J<'a> {
+    Str(&'a str),
+    List(Vec<J<'a>>),
+    Obj(BTreeMap<&'a str, J<'a>>),
+    /// A host's merged variables, masked per name on the way out.
+    Vars(VarRefs<'a>),
 }
 
 /// Variables as `ansible-inventory --host` prints them.
-pub fn host_json(vars: &Vars, secrets: Secrets) -> String {
+pub fn host_json(vars: &VarRefs<'_>, secrets: Secrets) -> String {
     let mut s = String::new();
-    write_j(&mut s, &vars_j(vars, secrets), 0);
+    write_vars(&mut s, vars, secrets, 0);
     s
 }
 
-/// Hosts' merged variables, one entry per host, for `--list`.
-pub fn list_json(data: &Data, hostvars: &[(usize, Vars)], secrets: Secrets) -> String {
-    let mut top: BTreeMap<String, J> = BTreeMap::new();
-    let available: Vec<bool> = {
-        let mut a = vec![false; data.hosts.len()];
-        for h in data.hosts_under(ALL) {
-            a[h] = true;
-        }
-        a
-    };
+/// `--list`: groups with their hosts and children, then every host's merged variables.
+pub fn list_json<'a>(
+    data: &'a Data,
+    hostvars: Vec<(usize, VarRefs<'a>)>,
+    secrets: Secrets,
+) -> String {
+    let mut top: BTreeMap<&'a str, J<'a>> = BTreeMap::new();
+    let mut available = vec![false; data.hosts.len()];
+    for (h, _) in &hostvars {
+        available[*h] = true;
+    }
     let mut seen = vec![false; data.groups.len()];
     format_group(data, ALL, &available, &mut seen, &mut top);
     let mut hv = BTreeMap::new();
     for (h, vars) in hostvars {
         if !vars.is_empty() {
-            hv.insert(data.hosts[*h].name.clone(), vars_j(vars, secrets));
+            hv.insert(data.hosts[h].name.as_str(), J::Vars(vars));
         }
     }
     let mut meta = BTreeMap::new();
-    meta.insert("hostvars".to_string(), J::Obj(hv));
-    meta.insert("profile".to_string(), J::Str("inventory_legacy".into()));
-    top.insert("_meta".to_string(), J::Obj(meta));
-    let mut s = String::new();
-    write_j(&mut s, &J::Obj(top), 0);
+    meta.insert("hostvars", J::Obj(hv));
+    meta.insert("profile", J::Str("inventory_legacy"));
+    top.insert("_meta", J::Obj(meta));
+    let mut s = String::with_capacity(1 << 20);
+    write_j(&mut s, &J::Obj(top), 0, secrets);
     s
 }
 
-fn format_group(
-    data: &Data,
+fn format_group<'a>(
+    data: &'a Data,
     g: usize,
     available: &[bool],
     seen: &mut [bool],
-    out: &mut BTreeMap<String, J>,
+    out: &mut BTreeMap<&'a str, J<'a>>,
 ) {
     let group = &data.groups[g];
     let mut entry = BTreeMap::new();
@@ -117,25 +76,25 @@ fn format_group(
             .hosts
             .iter()
             .filter(|&&h| available[h])
-            .map(|&h| J::Str(data.hosts[h].name.clone()))
+            .map(|&h| J::Str(data.hosts[h].name.as_str()))
             .collect();
         if !hosts.is_empty() {
-            entry.insert("hosts".to_string(), J::List(hosts));
+            entry.insert("hosts", J::List(hosts));
         }
     }
     let mut children = Vec::new();
     for &c in &group.children {
-        children.push(J::Str(data.groups[c].name.clone()));
+        children.push(J::Str(data.groups[c].name.as_str()));
         if !seen[c] {
             format_group(data, c, available, seen, out);
             seen[c] = true;
         }
     }
     if !children.is_empty() {
-        entry.insert("children".to_string(), J::List(children));
+        entry.insert("children", J::List(children));
     }
     if !entry.is_empty() {
-        out.insert(group.name.clone(), J::Obj(entry));
+        out.insert(group.name.as_str(), J::Obj(entry));
     }
 }
 
@@ -167,46 +126,121 @@ fn graph_group(data: &Data, g: usize, depth: usize, lines: &mut Vec<String>) {
     }
 }
 
-fn write_j(out: &mut String, j: &J, indent: usize) {
+fn write_j(out: &mut String, j: &J<'_>, indent: usize, secrets: Secrets) {
     match j {
-        J::Null => out.push_str("null"),
-        J::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        J::Int(i) => {
+        J::Str(s) => write_str(out, s),
+        J::List(items) => write_seq(out, items, indent, |out, it, ind| {
+            write_j(out, it, ind, secrets)
+        }),
+        J::Obj(m) => write_map(
+            out,
+            m.iter().map(|(k, v)| (*k, v)),
+            indent,
+            |out, _, v, ind| write_j(out, v, ind, secrets),
+        ),
+        J::Vars(vars) => write_vars(out, vars, secrets, indent),
+    }
+}
+
+fn write_vars(out: &mut String, vars: &VarRefs<'_>, secrets: Secrets, indent: usize) {
+    write_map(
+        out,
+        vars.iter().map(|(k, v)| (*k, &v.value)),
+        indent,
+        |out, k, v, ind| write_named(out, k, v, secrets, ind),
+    );
+}
+
+/// A value under `name`: masked when the name says it is secret (lists and maps are
+/// walked instead, so `password` keys inside them are masked).
+fn write_named(out: &mut String, name: &str, v: &Value, secrets: Secrets, indent: usize) {
+    if secrets == Secrets::Mask
+        && is_secret_name(name)
+        && !matches!(v, Value::Null | Value::List(_) | Value::Map(_))
+    {
+        write_str(out, MASK);
+    } else {
+        write_value(out, v, secrets, indent);
+    }
+}
+
+fn write_value(out: &mut String, v: &Value, secrets: Secrets, indent: usize) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
             let _ = write!(out, "{i}");
         }
-        J::Float(f) => out.push_str(&python_float(*f)),
-        J::Str(s) => write_str(out, s),
-        J::List(items) => {
-            if items.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push_str("[\n");
-            for (i, it) in items.iter().enumerate() {
-                pad(out, indent + 1);
-                write_j(out, it, indent + 1);
-                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
-            }
-            pad(out, indent);
-            out.push(']');
-        }
-        J::Obj(m) => {
-            if m.is_empty() {
-                out.push_str("{}");
-                return;
-            }
+        Value::Float(f) => out.push_str(&python_float(*f)),
+        Value::Str(s) => write_str(out, s),
+        Value::List(items) => write_seq(out, items, indent, |out, it, ind| {
+            write_value(out, it, secrets, ind)
+        }),
+        Value::Map(m) => write_map(
+            out,
+            m.iter().map(|(k, v)| (k.as_str(), v)),
+            indent,
+            |out, k, v, ind| write_named(out, k, v, secrets, ind),
+        ),
+        // ansible-inventory prints vault values still encrypted, password or not.
+        Value::Vault(vs) => {
             out.push_str("{\n");
-            for (i, (k, v)) in m.iter().enumerate() {
-                pad(out, indent + 1);
-                write_str(out, k);
-                out.push_str(": ");
-                write_j(out, v, indent + 1);
-                out.push_str(if i + 1 < m.len() { ",\n" } else { "\n" });
-            }
+            pad(out, indent + 1);
+            write_str(out, "__ansible_vault");
+            out.push_str(": ");
+            write_str(out, &vs.ciphertext);
+            out.push('\n');
             pad(out, indent);
             out.push('}');
         }
     }
+}
+
+fn write_seq<T>(
+    out: &mut String,
+    items: &[T],
+    indent: usize,
+    each: impl Fn(&mut String, &T, usize),
+) {
+    if items.is_empty() {
+        out.push_str("[]");
+        return;
+    }
+    out.push_str("[\n");
+    for (i, it) in items.iter().enumerate() {
+        pad(out, indent + 1);
+        each(out, it, indent + 1);
+        out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+    }
+    pad(out, indent);
+    out.push(']');
+}
+
+/// A JSON object with sorted keys (Python's sort_keys=True compares code points, as
+/// Rust's str ordering does).
+fn write_map<'v, T: 'v>(
+    out: &mut String,
+    entries: impl Iterator<Item = (&'v str, &'v T)>,
+    indent: usize,
+    each: impl Fn(&mut String, &str, &T, usize),
+) {
+    let mut entries: Vec<(&str, &T)> = entries.collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    if entries.is_empty() {
+        out.push_str("{}");
+        return;
+    }
+    out.push_str("{\n");
+    let n = entries.len();
+    for (i, (k, v)) in entries.into_iter().enumerate() {
+        pad(out, indent + 1);
+        write_str(out, k);
+        out.push_str(": ");
+        each(out, k, v, indent + 1);
+        out.push_str(if i + 1 < n { ",\n" } else { "\n" });
+    }
+    pad(out, indent);
+    out.push('}');
 }
 
 fn pad(out: &mut String, indent: usize) {
@@ -217,21 +251,28 @@ fn pad(out: &mut String, indent: usize) {
 
 fn write_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    // Copy runs that need no escaping in one go; most strings have none.
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
         }
+        out.push_str(&s[start..i]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                let _ = write!(out, "\\u{:04x}", b);
+            }
+        }
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 
@@ -306,5 +347,16 @@ mod tests {
         ] {
             assert_eq!(python_float(f), want);
         }
+    }
+}
+
+#[cfg(test)]
+mod string_tests {
+    #[test]
+    fn escapes_like_python_json() {
+        // json.dumps('a"b\\c\nd\x01é\t', ensure_ascii=False)
+        let mut s = String::new();
+        super::write_str(&mut s, "a\"b\\c\nd\u{1}é\t");
+        assert_eq!(s, r#""a\"b\\c\nd\u0001é\t""#);
     }
 }

@@ -3,6 +3,7 @@
 //! keys, anchors, `!vault` and `!unsafe` tags, and a line number on every node so
 //! errors name file and line. serde_yaml/serde_norway resolve by YAML 1.2 and drop
 //! tags; serde-saphyr hides the node positions; so this reads saphyr-parser's events.
+//! regauth's playbooks are read with it too, for the same line numbers.
 
 use super::error::{InventoryError, Origin};
 use super::value::{Value, VaultString};
