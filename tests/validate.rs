@@ -630,3 +630,31 @@ async fn inventory_proxies_are_used_unless_no_proxy() {
     let r = check(&cred(&reg.host, "alice", "pw", IMAGE), &o).await;
     assert_reason(&r, Reason::Ok, "alice can pull");
 }
+
+#[test]
+fn interrupt_exits_99() {
+    let lab = Lab::new();
+    let silent = Silent::start();
+    let inv = inventory(&lab, &silent.host, "pw", "");
+    let mut child = regauth(&lab)
+        .args(["validate", "--timeout", "30", "-i"])
+        .arg(&inv)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the check is under way (the silent server has its connection).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while silent.connections() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(99),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
