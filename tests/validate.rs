@@ -636,7 +636,7 @@ fn interrupt_exits_99() {
     let lab = Lab::new();
     let silent = Silent::start();
     let inv = inventory(&lab, &silent.host, "pw", "");
-    let mut child = regauth(&lab)
+    let child = regauth(&lab)
         .args(["validate", "--timeout", "30", "-i"])
         .arg(&inv)
         .stdout(std::process::Stdio::null())
