@@ -658,3 +658,25 @@ fn interrupt_exits_99() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_applies_to_the_token_realm_too() {
+    let lab = Lab::new();
+    let tokens = lab.token_service(&[("alice", "alice-pw", &["*"])], false);
+    let reg = lab
+        .registry()
+        .token(&tokens)
+        .image("openshift3/ose-pod", "v3.11")
+        .start();
+    // The registry stays trusted; the token service's CA goes away.
+    std::fs::remove_dir_all(lab.certs_dir().join(tokens.server.host())).unwrap();
+    let mut c = cred(&reg.host, "alice", "alice-pw", IMAGE);
+    let r = check(&c, &opts(&lab)).await;
+    assert_reason(
+        &r,
+        Reason::TlsError,
+        &format!("certificate of {} is not trusted", tokens.server.host()),
+    );
+    c.tls_verify = false;
+    assert_reason(&check(&c, &opts(&lab)).await, Reason::Ok, "alice can pull");
+}
