@@ -648,6 +648,9 @@ fn interrupt_exits_99() {
     while silent.connections() == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The ^C handler is installed on the run's first poll, with the connection; leave
+    // it a moment so the signal cannot arrive before it.
+    std::thread::sleep(Duration::from_millis(200));
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let out = child.wait_with_output().unwrap();
