@@ -630,3 +630,56 @@ async fn inventory_proxies_are_used_unless_no_proxy() {
     let r = check(&cred(&reg.host, "alice", "pw", IMAGE), &o).await;
     assert_reason(&r, Reason::Ok, "alice can pull");
 }
+
+#[test]
+fn interrupt_exits_99() {
+    let lab = Lab::new();
+    let silent = Silent::start();
+    let inv = inventory(&lab, &silent.host, "pw", "");
+    let child = regauth(&lab)
+        .args(["validate", "--timeout", "30", "-i"])
+        .arg(&inv)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the check is under way (the silent server has its connection).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while silent.connections() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The ^C handler is installed on the run's first poll, with the connection; leave
+    // it a moment so the signal cannot arrive before it.
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(99),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_applies_to_the_token_realm_too() {
+    let lab = Lab::new();
+    let tokens = lab.token_service(&[("alice", "alice-pw", &["*"])], false);
+    let reg = lab
+        .registry()
+        .token(&tokens)
+        .image("openshift3/ose-pod", "v3.11")
+        .start();
+    // The registry stays trusted; the token service's CA goes away.
+    std::fs::remove_dir_all(lab.certs_dir().join(tokens.server.host())).unwrap();
+    let mut c = cred(&reg.host, "alice", "alice-pw", IMAGE);
+    let r = check(&c, &opts(&lab)).await;
+    assert_reason(
+        &r,
+        Reason::TlsError,
+        &format!("certificate of {} is not trusted", tokens.server.host()),
+    );
+    c.tls_verify = false;
+    assert_reason(&check(&c, &opts(&lab)).await, Reason::Ok, "alice can pull");
+}

@@ -85,7 +85,7 @@ pub fn validate(
             )
         })?;
     let bar = progress(out, creds.len());
-    let results = runtime.block_on(registry::validate_all_with(&creds, &opts, |r| match &bar {
+    let checks = registry::validate_all_with(&creds, &opts, |r| match &bar {
         Some(b) => {
             b.set_message(format!("{} {}", r.registry, r.reason));
             b.inc(1);
@@ -94,10 +94,23 @@ pub fn validate(
             "checked {} ({}): {}",
             r.registry, r.source, r.reason
         )),
-    }));
-    if let Some(b) = bar {
+    });
+    // ^C ends the run with ansible-playbook's "interrupted" code, not a signal death.
+    let results = runtime.block_on(async {
+        tokio::select! {
+            results = checks => Some(results),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    let Some(results) = results else {
+        return Err(Failure::new(
+            Exit::Interrupted,
+            "interrupted: no result reported",
+        ));
+    };
     report(&results, out);
     Ok(if results.iter().any(|r| r.status == Status::Failed) {
         Exit::Failed

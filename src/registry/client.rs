@@ -57,7 +57,7 @@ impl Default for CheckOptions {
 /// Checks one credential until a final verdict or the attempts run out;
 /// returns the verdict and the number of attempts made.
 pub async fn check_with_attempts(cred: &RegistryCredential, opts: &CheckOptions) -> (Verdict, u32) {
-    let image = match ImageRef::parse(&cred.test_image) {
+    let mut image = match ImageRef::parse(&cred.test_image) {
         Ok(i) => i,
         Err(e) => {
             return (
@@ -69,7 +69,6 @@ pub async fn check_with_attempts(cred: &RegistryCredential, opts: &CheckOptions)
             );
         }
     };
-    let mut image = image;
     if is_docker_hub(&cred.host) && !image.repository.contains('/') {
         // Docker Hub's official images live under library/, as docker and skopeo assume.
         image.repository = format!("library/{}", image.repository);
