@@ -82,6 +82,8 @@ pub enum Command {
     Inventory(InventoryCmd),
     /// Check every registry credential the inventory defines, from this host, in parallel.
     Validate(ValidateCmd),
+    /// Run a playbook: install.yml, upgrade.yml, registry_auth.yml or validate.yml.
+    Run(RunCmd),
     /// Check a registry credential, then merge it into a Docker/Podman auth file.
     Login(LoginCmd),
     /// Kubernetes Secrets holding registry credentials.
@@ -381,4 +383,59 @@ pub struct SecretCreateCmd {
     /// Cluster access (not needed with --dry-run=client).
     #[command(flatten)]
     pub kube: KubeArgs,
+}
+
+/// `regauth run`: like ansible-playbook.
+#[derive(Debug, Args)]
+pub struct RunCmd {
+    /// The playbook file (see playbooks/).
+    pub playbook: PathBuf,
+    /// The inventory sources.
+    #[command(flatten)]
+    pub inv: InventoryArgs,
+    /// Change nothing; report what would change (servers still validate secrets with dryRun).
+    #[arg(short = 'C', long)]
+    pub check: bool,
+    /// Show per-host differences of files and secrets, every secret value masked.
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+    /// Only these hosts: names, groups, globs, !exclusions, &intersections, or @RETRYFILE.
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub limit: Option<String>,
+    /// Only steps with one of these tags.
+    #[arg(short = 't', long, value_delimiter = ',', value_name = "TAGS")]
+    pub tags: Vec<String>,
+    /// Leave out steps with one of these tags (e.g. cluster when no API server is reachable).
+    #[arg(long, value_delimiter = ',', value_name = "TAGS")]
+    pub skip_tags: Vec<String>,
+    /// Hosts worked on at once.
+    #[arg(short = 'f', long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
+    pub forks: u16,
+    /// Set a variable used by a step option (`K=V`); never a secret: argv is world-readable.
+    #[arg(short = 'e', long = "extra-vars", value_name = "K=V")]
+    pub extra_vars: Vec<String>,
+    /// Cluster access.
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    /// known_hosts file to check host keys against (default ~/.ssh/known_hosts).
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+    /// Record unknown hosts' keys (StrictHostKeyChecking=accept-new); changed keys are always refused.
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+    /// SSH connection timeout in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub timeout: f64,
+    /// Limit for each remote command in seconds.
+    #[arg(long, default_value_t = 120.0, value_name = "SECONDS")]
+    pub command_timeout: f64,
+    /// Limit per registry check attempt in seconds.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub registry_timeout: f64,
+    /// Further attempts after a transient registry failure.
+    #[arg(long, default_value_t = 3)]
+    pub retries: u32,
+    /// Seconds between registry attempts.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub retry_delay: f64,
 }

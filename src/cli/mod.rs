@@ -91,6 +91,7 @@ fn dispatch(
             };
             commands::validate::run(&settings, out)
         }
+        Command::Run(c) => commands::run(&run_settings(c, global)?, out),
         Command::Login(cmd) => {
             crate::commands::login::run(&login_settings(cmd), out, &mut std::io::stdin().lock())
         }
@@ -222,4 +223,57 @@ fn connect_options(k: &KubeArgs) -> crate::cluster::ConnectOptions {
         kubeconfig: k.kubeconfig.clone(),
         context: k.context.clone(),
     }
+}
+
+/// `regauth run`'s settings; -e values are checked here (no secrets on argv).
+fn run_settings(
+    c: args::RunCmd,
+    global: &GlobalArgs,
+) -> Result<crate::run::RunSettings, crate::exit::Failure> {
+    let mut extra = std::collections::BTreeMap::new();
+    for kv in &c.extra_vars {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Err(crate::exit::Failure::new(
+                Exit::Usage,
+                format!("-e {kv}: expected KEY=VALUE"),
+            ));
+        };
+        if crate::redact::is_secret_name(k) {
+            return Err(crate::exit::Failure::new(
+                Exit::Usage,
+                format!(
+                    "-e {k}=...: secrets are not taken on the command line (argv is world-readable); put it in the inventory, vault-encrypted"
+                ),
+            ));
+        }
+        extra.insert(k.trim().to_string(), v.to_string());
+    }
+    let secs = |s: f64| std::time::Duration::from_secs_f64(s.max(0.0));
+    Ok(crate::run::RunSettings {
+        playbook: c.playbook,
+        load: load_options(&c.inv),
+        check: c.check,
+        diff: c.diff,
+        limit: c.limit,
+        tags: c.tags,
+        skip_tags: c.skip_tags,
+        forks: usize::from(c.forks),
+        extra_vars: extra,
+        kube: connect_options(&c.kube),
+        ssh: crate::ssh::ConnectOptions {
+            known_hosts: c
+                .known_hosts
+                .unwrap_or_else(crate::ssh::known_hosts::default_path),
+            accept_new: c.accept_new_host_keys,
+            connect_timeout: secs(c.timeout),
+            timeout: secs(c.command_timeout),
+            ..Default::default()
+        },
+        checks: crate::run::RegistryChecks {
+            certs_dir: global.certs_dir.clone(),
+            timeout: secs(c.registry_timeout),
+            retries: c.retries,
+            retry_delay: secs(c.retry_delay),
+        },
+    })
 }

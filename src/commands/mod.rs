@@ -2,6 +2,8 @@
 //! does its work through the domain modules and returns an exit status.
 
 pub mod grant;
+
+pub use crate::run::run;
 pub mod inventory;
 pub mod login;
 pub mod pull_secret;

@@ -101,6 +101,8 @@ pub struct Step {
     pub action: Action,
     /// Its tags.
     pub tags: Vec<String>,
+    /// Ansible's `check_mode`: `Some(true)` never changes anything, whatever `--check` says.
+    pub check_mode: Option<bool>,
     /// Where it is defined.
     pub origin: Origin,
 }
@@ -112,7 +114,9 @@ impl Step {
         if skip.iter().any(has) {
             return false;
         }
-        tags.is_empty() || tags.iter().any(|t| t == "all" || has(t)) || self.tags.iter().any(|t| t == "always")
+        tags.is_empty()
+            || tags.iter().any(|t| t == "all" || has(t))
+            || self.tags.iter().any(|t| t == "always")
     }
 }
 
@@ -141,7 +145,13 @@ impl HasExit for PlaybookError {
     }
 }
 
-const ACTIONS: [&str; 5] = ["validate", "auth_files", "cluster_secrets", "restart_nodes", "restart_masters"];
+const ACTIONS: [&str; 5] = [
+    "validate",
+    "auth_files",
+    "cluster_secrets",
+    "restart_nodes",
+    "restart_masters",
+];
 
 /// Reads and checks a playbook file.
 pub fn load(path: &Path) -> Result<Playbook, PlaybookError> {
@@ -149,46 +159,106 @@ pub fn load(path: &Path) -> Result<Playbook, PlaybookError> {
         origin: Origin::file(path),
         message: format!("cannot read playbook: {e}"),
     })?;
-    let doc = yaml::parse(&text, path, None).map_err(|e| PlaybookError { origin: e.origin, message: e.message })?;
-    let err = |line: usize, message: String| PlaybookError { origin: Origin::at(path, line), message };
+    let doc = yaml::parse(&text, path, None).map_err(|e| PlaybookError {
+        origin: e.origin,
+        message: e.message,
+    })?;
+    let err = |line: usize, message: String| PlaybookError {
+        origin: Origin::at(path, line),
+        message,
+    };
     let Some(doc) = doc else {
-        return Err(err(1, "the playbook is empty: list steps (see playbooks/registry_auth.yml)".into()));
+        return Err(err(
+            1,
+            "the playbook is empty: list steps (see playbooks/registry_auth.yml)".into(),
+        ));
     };
     let Kind::Seq(items) = doc.kind else {
-        return Err(err(doc.line, "a playbook is a list of steps (- name: ...)".into()));
+        return Err(err(
+            doc.line,
+            "a playbook is a list of steps (- name: ...)".into(),
+        ));
     };
     let mut steps = Vec::new();
     for item in items {
         let line = item.line;
         let Kind::Map(pairs) = item.kind else {
-            return Err(err(line, "a step is a mapping with name, one action and tags".into()));
+            return Err(err(
+                line,
+                "a step is a mapping with name, one action and tags".into(),
+            ));
         };
         let mut name = None;
         let mut tags = Vec::new();
         let mut action = None;
+        let mut check_mode = None;
         for (key, node) in pairs {
             match key.as_str() {
-                "name" => name = Some(scalar_string(&node).ok_or_else(|| err(node.line, "name must be a string".into()))?),
-                "tags" => tags = string_list(&node).ok_or_else(|| err(node.line, "tags must be a string or a list of strings".into()))?,
+                "name" => {
+                    name = Some(
+                        scalar_string(&node)
+                            .ok_or_else(|| err(node.line, "name must be a string".into()))?,
+                    )
+                }
+                "tags" => {
+                    tags = string_list(&node).ok_or_else(|| {
+                        err(
+                            node.line,
+                            "tags must be a string or a list of strings".into(),
+                        )
+                    })?
+                }
+                "check_mode" => {
+                    check_mode = Some(
+                        match &node.kind {
+                            Kind::Scalar(v) => crate::model::ansible_bool(v),
+                            _ => None,
+                        }
+                        .ok_or_else(|| err(node.line, "check_mode must be true or false".into()))?,
+                    )
+                }
                 k if ACTIONS.contains(&k) => {
                     if action.is_some() {
-                        return Err(err(node.line, format!("a step has one action; '{k}' is a second one: split it into two steps")));
+                        return Err(err(
+                            node.line,
+                            format!(
+                                "a step has one action; '{k}' is a second one: split it into two steps"
+                            ),
+                        ));
                     }
                     action = Some(parse_action(k, &node, path)?);
                 }
                 other => {
                     return Err(err(
                         node.line,
-                        format!("unknown key '{other}' in a step: use name, tags and one of {}", ACTIONS.join(", ")),
+                        format!(
+                            "unknown key '{other}' in a step: use name, tags, check_mode and one of {}",
+                            ACTIONS.join(", ")
+                        ),
                     ));
                 }
             }
         }
-        let action = action.ok_or_else(|| err(line, format!("step has no action: add one of {}", ACTIONS.join(", "))))?;
+        let action = action.ok_or_else(|| {
+            err(
+                line,
+                format!("step has no action: add one of {}", ACTIONS.join(", ")),
+            )
+        })?;
         let name = name.unwrap_or_else(|| action.kind().to_string());
-        steps.push(Step { name, action, tags, origin: Origin::at(path, line) });
+        steps.push(Step {
+            name,
+            action,
+            tags,
+            check_mode,
+            origin: Origin::at(path, line),
+        });
     }
-    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("playbook").to_string();
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("playbook")
+        .to_string();
     Ok(Playbook { name, steps })
 }
 
@@ -202,7 +272,12 @@ fn scalar_string(n: &Node) -> Option<String> {
 
 fn string_list(n: &Node) -> Option<Vec<String>> {
     match &n.kind {
-        Kind::Scalar(Value::Str(s)) => Some(s.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect()),
+        Kind::Scalar(Value::Str(s)) => Some(
+            s.split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        ),
         Kind::Seq(items) => items.iter().map(scalar_string).collect(),
         _ => None,
     }
@@ -218,7 +293,10 @@ struct Options<'a> {
 
 impl Options<'_> {
     fn err(&self, line: usize, message: String) -> PlaybookError {
-        PlaybookError { origin: Origin::at(self.path, line), message }
+        PlaybookError {
+            origin: Origin::at(self.path, line),
+            message,
+        }
     }
 
     fn take(&mut self, key: &str) -> Option<Node> {
@@ -230,9 +308,16 @@ impl Options<'_> {
         match self.take(key) {
             None => Ok(default),
             Some(n) => match &n.kind {
-                Kind::Scalar(v) => crate::model::ansible_bool(v)
-                    .ok_or_else(|| self.err(n.line, format!("{}.{key} must be true or false", self.action))),
-                _ => Err(self.err(n.line, format!("{}.{key} must be true or false", self.action))),
+                Kind::Scalar(v) => crate::model::ansible_bool(v).ok_or_else(|| {
+                    self.err(
+                        n.line,
+                        format!("{}.{key} must be true or false", self.action),
+                    )
+                }),
+                _ => Err(self.err(
+                    n.line,
+                    format!("{}.{key} must be true or false", self.action),
+                )),
             },
         }
     }
@@ -247,14 +332,30 @@ impl Options<'_> {
     }
 
     fn count(&mut self, key: &str) -> Result<Option<Count>, PlaybookError> {
-        let Some(n) = self.take(key) else { return Ok(None) };
-        let bad = || self.err(n.line, format!("{}.{key} must be a number or \"{{{{ variable }}}}\"", self.action));
+        let Some(n) = self.take(key) else {
+            return Ok(None);
+        };
+        let bad = || {
+            self.err(
+                n.line,
+                format!(
+                    "{}.{key} must be a number or \"{{{{ variable }}}}\"",
+                    self.action
+                ),
+            )
+        };
         match &n.kind {
             Kind::Scalar(Value::Int(i)) if *i >= 1 => Ok(Some(Count::Literal(*i as usize))),
             Kind::Scalar(Value::Str(s)) => {
                 let t = s.trim();
                 match t.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")) {
-                    Some(var) if !var.trim().is_empty() && var.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                    Some(var)
+                        if !var.trim().is_empty()
+                            && var
+                                .trim()
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+                    {
                         Ok(Some(Count::Var(var.trim().to_string())))
                     }
                     _ => Err(bad()),
@@ -268,14 +369,19 @@ impl Options<'_> {
         match self.count(key)? {
             None => Ok(Duration::from_secs(default)),
             Some(Count::Literal(n)) => Ok(Duration::from_secs(n as u64)),
-            Some(Count::Var(_)) => Err(self.err(self.line, format!("{}.{key} must be a number of seconds", self.action))),
+            Some(Count::Var(_)) => Err(self.err(
+                self.line,
+                format!("{}.{key} must be a number of seconds", self.action),
+            )),
         }
     }
 
     fn finish(self) -> Result<(), PlaybookError> {
         match self.pairs.first() {
             None => Ok(()),
-            Some((k, n)) => Err(self.err(n.line, format!("unknown option '{k}' for {}", self.action))),
+            Some((k, n)) => {
+                Err(self.err(n.line, format!("unknown option '{k}' for {}", self.action)))
+            }
         }
     }
 }
@@ -291,14 +397,32 @@ fn parse_action(kind: &str, node: &Node, path: &Path) -> Result<Action, Playbook
             });
         }
     };
-    let mut o = Options { pairs, action: kind, path, line: node.line };
+    let mut o = Options {
+        pairs,
+        action: kind,
+        path,
+        line: node.line,
+    };
     let action = match kind {
-        "validate" => Action::Validate { stop_on_failure: o.bool("stop_on_failure", true)? },
+        "validate" => Action::Validate {
+            stop_on_failure: o.bool("stop_on_failure", true)?,
+        },
         "auth_files" => {
-            let hosts = o.string("hosts")?.ok_or_else(|| o.err(node.line, "auth_files needs hosts: GROUP".into()))?;
-            let files_node = o.take("files").ok_or_else(|| o.err(node.line, "auth_files needs files: [runtime, node, master]".into()))?;
-            let names = string_list(&files_node)
-                .ok_or_else(|| o.err(files_node.line, "files must be a list of runtime, node, master".into()))?;
+            let hosts = o
+                .string("hosts")?
+                .ok_or_else(|| o.err(node.line, "auth_files needs hosts: GROUP".into()))?;
+            let files_node = o.take("files").ok_or_else(|| {
+                o.err(
+                    node.line,
+                    "auth_files needs files: [runtime, node, master]".into(),
+                )
+            })?;
+            let names = string_list(&files_node).ok_or_else(|| {
+                o.err(
+                    files_node.line,
+                    "files must be a list of runtime, node, master".into(),
+                )
+            })?;
             let mut files = Vec::new();
             for n in names {
                 files.push(match n.as_str() {
@@ -306,20 +430,33 @@ fn parse_action(kind: &str, node: &Node, path: &Path) -> Result<Action, Playbook
                     "node" => AuthTarget::Node,
                     "master" => AuthTarget::Master,
                     other => {
-                        return Err(o.err(files_node.line, format!("unknown auth file '{other}': use runtime, node or master")));
+                        return Err(o.err(
+                            files_node.line,
+                            format!("unknown auth file '{other}': use runtime, node or master"),
+                        ));
                     }
                 });
             }
-            Action::AuthFiles { hosts, files, serial: o.count("serial")? }
+            Action::AuthFiles {
+                hosts,
+                files,
+                serial: o.count("serial")?,
+            }
         }
-        "cluster_secrets" => Action::ClusterSecrets { namespace: o.string("namespace")?.unwrap_or_else(|| "openshift".into()) },
+        "cluster_secrets" => Action::ClusterSecrets {
+            namespace: o.string("namespace")?.unwrap_or_else(|| "openshift".into()),
+        },
         "restart_nodes" => Action::RestartNodes {
             only_changed: o.bool("only_changed", true)?,
-            serial: o.count("serial")?.unwrap_or(Count::Var("openshift_restart_nodes_serial".into())),
+            serial: o
+                .count("serial")?
+                .unwrap_or(Count::Var("openshift_restart_nodes_serial".into())),
             wait_ready: o.bool("wait_ready", true)?,
             ready_timeout: o.seconds("ready_timeout", 180)?,
         },
-        "restart_masters" => Action::RestartMasters { only_changed: o.bool("only_changed", true)? },
+        "restart_masters" => Action::RestartMasters {
+            only_changed: o.bool("only_changed", true)?,
+        },
         _ => unreachable!("ACTIONS lists every kind"),
     };
     o.finish()?;
@@ -348,22 +485,44 @@ mod tests {
         assert_eq!(pb.steps[1].tags, ["nodes", "runtime"]);
         assert_eq!(
             pb.steps[1].action,
-            Action::AuthFiles { hosts: "nodes".into(), files: vec![AuthTarget::Runtime, AuthTarget::Node], serial: Some(Count::Literal(5)) }
+            Action::AuthFiles {
+                hosts: "nodes".into(),
+                files: vec![AuthTarget::Runtime, AuthTarget::Node],
+                serial: Some(Count::Literal(5))
+            }
         );
         assert_eq!(pb.steps[2].name, "restart_nodes");
-        assert!(matches!(&pb.steps[2].action, Action::RestartNodes { serial: Count::Var(v), .. } if v == "openshift_restart_nodes_serial"));
+        assert!(
+            matches!(&pb.steps[2].action, Action::RestartNodes { serial: Count::Var(v), .. } if v == "openshift_restart_nodes_serial")
+        );
     }
 
     #[test]
     fn strict_with_file_and_line() {
         for (text, line, what) in [
             ("- name: x\n  validat: {}\n", 2, "unknown key 'validat'"),
-            ("- name: x\n  validate: {stop: true}\n", 2, "unknown option 'stop'"),
-            ("- name: x\n  auth_files: {hosts: nodes, files: [runtime, dockerd]}\n", 2, "unknown auth file 'dockerd'"),
-            ("- name: x\n  validate: {}\n  auth_files: {hosts: n, files: [node]}\n", 3, "second one"),
+            (
+                "- name: x\n  validate: {stop: true}\n",
+                2,
+                "unknown option 'stop'",
+            ),
+            (
+                "- name: x\n  auth_files: {hosts: nodes, files: [runtime, dockerd]}\n",
+                2,
+                "unknown auth file 'dockerd'",
+            ),
+            (
+                "- name: x\n  validate: {}\n  auth_files: {hosts: n, files: [node]}\n",
+                3,
+                "second one",
+            ),
             ("- name: x\n", 1, "no action"),
             ("validate: {}\n", 1, "list of steps"),
-            ("- restart_nodes: {serial: '{{ a | int }}'}\n", 1, "number or"),
+            (
+                "- restart_nodes: {serial: '{{ a | int }}'}\n",
+                1,
+                "number or",
+            ),
             ("- name: x\n  validate: [\n", 3, "YAML"),
         ] {
             let e = load_text(text).unwrap_err();
@@ -375,11 +534,18 @@ mod tests {
 
     #[test]
     fn tags_select_like_ansible() {
-        let pb = load_text("- validate: {}\n  tags: [validate]\n- cluster_secrets: {}\n  tags: [cluster]\n").unwrap();
+        let pb = load_text(
+            "- validate: {}\n  tags: [validate]\n- cluster_secrets: {}\n  tags: [cluster]\n",
+        )
+        .unwrap();
         let sel = |t: &[&str], s: &[&str]| -> Vec<&str> {
             let t: Vec<String> = t.iter().map(|x| x.to_string()).collect();
             let s: Vec<String> = s.iter().map(|x| x.to_string()).collect();
-            pb.steps.iter().filter(|st| st.selected(&t, &s)).map(|st| st.action.kind()).collect()
+            pb.steps
+                .iter()
+                .filter(|st| st.selected(&t, &s))
+                .map(|st| st.action.kind())
+                .collect()
         };
         assert_eq!(sel(&[], &[]), ["validate", "cluster_secrets"]);
         assert_eq!(sel(&["cluster"], &[]), ["cluster_secrets"]);

@@ -9,8 +9,6 @@ use crate::ssh::{self, FileWrite, RemoteFile, Session, SshError};
 /// What happened to one file on one host.
 #[derive(Debug, Clone)]
 pub struct FileResult {
-    /// Which target.
-    pub target: AuthTarget,
     /// Its remote path.
     pub path: String,
     /// Whether its contents changed (or would, in check mode).
@@ -33,8 +31,14 @@ pub enum FilesError {
 /// The remote path of a target on a host.
 pub fn path_of(host: &HostSpec, target: AuthTarget) -> String {
     match target {
-        AuthTarget::Runtime => format!("{}/config.json", host.runtime_auth_dir.trim_end_matches('/')),
-        AuthTarget::Node | AuthTarget::Master => format!("{}/.docker/config.json", host.data_dir.trim_end_matches('/')),
+        AuthTarget::Runtime => format!(
+            "{}/config.json",
+            host.runtime_auth_dir.trim_end_matches('/')
+        ),
+        AuthTarget::Node | AuthTarget::Master => format!(
+            "{}/.docker/config.json",
+            host.data_dir.trim_end_matches('/')
+        ),
     }
 }
 
@@ -44,7 +48,8 @@ pub fn credentials(host: &HostSpec) -> Result<Vec<(RegistryKey, Credential)>, Fi
     host.registries
         .iter()
         .map(|r| {
-            let key = RegistryKey::parse(&r.host).map_err(|e| FilesError::Refused(format!("{}: {e}", r.source)))?;
+            let key = RegistryKey::parse(&r.host)
+                .map_err(|e| FilesError::Refused(format!("{}: {e}", r.source)))?;
             let cred = Credential::new(r.user.clone(), r.password.clone(), None)
                 .map_err(|e| FilesError::Refused(format!("{}: {e}", r.source)))?;
             Ok((key, cred))
@@ -61,21 +66,30 @@ pub fn plan(
     let existing = match current {
         RemoteFile::Missing => None,
         RemoteFile::Present { contents, .. } => Some(contents.as_slice()),
-        RemoteFile::Unreadable(why) => return Err(FilesError::Refused(format!("{path}: cannot read it: {why}"))),
+        RemoteFile::Unreadable(why) => {
+            return Err(FilesError::Refused(format!(
+                "{path}: cannot read it: {why}"
+            )));
+        }
     };
     let merged = authfile::merge_all(existing, Format::Config, creds).map_err(|e| {
-        FilesError::Refused(format!("{path} is not a valid auth file ({e}); it was left untouched: fix or remove it"))
+        FilesError::Refused(format!(
+            "{path} is not a valid auth file ({e}); it was left untouched: fix or remove it"
+        ))
     })?;
     Ok(merged.changed.then_some(merged.bytes))
 }
 
-/// Brings a host's files up to date over an open session.
+/// Brings a host's files up to date over an open session. In check mode nothing is
+/// written, but the planned contents go into `planned`, which later steps read instead
+/// of the remote file: a dry run then reports exactly what the real run changes.
 pub fn update(
     session: &Session,
     host: &HostSpec,
     targets: &[AuthTarget],
     check: bool,
     want_diff: bool,
+    planned_writes: &mut std::collections::HashMap<String, Vec<u8>>,
 ) -> Result<Vec<FileResult>, FilesError> {
     // On a host that is both master and node the node and master files are one file.
     let mut unique: Vec<(AuthTarget, String)> = Vec::new();
@@ -86,7 +100,16 @@ pub fn update(
         }
     }
     let paths: Vec<&str> = unique.iter().map(|(_, p)| p.as_str()).collect();
-    let current = ssh::read_files(session, &paths)?;
+    let mut current = ssh::read_files(session, &paths)?;
+    for (cur, path) in current.iter_mut().zip(&paths) {
+        if let Some(bytes) = planned_writes.get(*path) {
+            *cur = RemoteFile::Present {
+                mode: 0o600,
+                uid: 0,
+                contents: bytes.clone(),
+            };
+        }
+    }
     let creds = credentials(host)?;
     let mut planned = Vec::new();
     for ((target, path), cur) in unique.iter().zip(&current) {
@@ -97,21 +120,39 @@ pub fn update(
         };
         planned.push((*target, path.clone(), new, diff));
     }
-    if !check {
+    if check {
+        for (_, p, new, _) in &planned {
+            if let Some(b) = new {
+                planned_writes.insert(p.clone(), b.clone());
+            }
+        }
+    } else {
         let writes: Vec<FileWrite> = planned
             .iter()
-            .filter_map(|(_, p, new, _)| new.as_ref().map(|b| FileWrite { path: p, contents: b }))
+            .filter_map(|(_, p, new, _)| {
+                new.as_ref().map(|b| FileWrite {
+                    path: p,
+                    contents: b,
+                })
+            })
             .collect();
         let outcomes = ssh::write_files(session, &writes)?;
         for (w, o) in writes.iter().zip(outcomes) {
             if let ssh::WriteOutcome::Failed(why) = o {
-                return Err(FilesError::Refused(format!("{}: not written ({why}); the old file is intact", w.path)));
+                return Err(FilesError::Refused(format!(
+                    "{}: not written ({why}); the old file is intact",
+                    w.path
+                )));
             }
         }
     }
     Ok(planned
         .into_iter()
-        .map(|(target, path, new, diff)| FileResult { target, path, changed: new.is_some(), diff })
+        .map(|(_, path, new, diff)| FileResult {
+            path,
+            changed: new.is_some(),
+            diff,
+        })
         .collect())
 }
 
@@ -124,7 +165,14 @@ mod tests {
     fn host() -> HostSpec {
         HostSpec {
             name: "n1".into(),
-            ssh: SshTarget { address: "n1".into(), port: 22, user: None, key_file: None, become_: false, become_user: "root".into() },
+            ssh: SshTarget {
+                address: "n1".into(),
+                port: 22,
+                user: None,
+                key_file: None,
+                become_: false,
+                become_user: "root".into(),
+            },
             data_dir: "/var/lib/origin".into(),
             runtime_auth_dir: "/root/.docker/".into(),
             node_restart_command: String::new(),
@@ -146,19 +194,46 @@ mod tests {
     #[test]
     fn paths_and_plans() {
         let h = host();
-        assert_eq!(path_of(&h, AuthTarget::Runtime), "/root/.docker/config.json");
-        assert_eq!(path_of(&h, AuthTarget::Node), "/var/lib/origin/.docker/config.json");
+        assert_eq!(
+            path_of(&h, AuthTarget::Runtime),
+            "/root/.docker/config.json"
+        );
+        assert_eq!(
+            path_of(&h, AuthTarget::Node),
+            "/var/lib/origin/.docker/config.json"
+        );
         let creds = credentials(&h).unwrap();
-        let new = plan("/x", &RemoteFile::Missing, &creds).unwrap().expect("a missing file is written");
+        let new = plan("/x", &RemoteFile::Missing, &creds)
+            .unwrap()
+            .expect("a missing file is written");
         let v: serde_json::Value = serde_json::from_slice(&new).unwrap();
         assert_eq!(v["auths"]["reg:5000"]["auth"], "YWxpY2U6cHc=");
-        let same = RemoteFile::Present { mode: 0o600, uid: 0, contents: new.clone() };
-        assert!(plan("/x", &same, &creds).unwrap().is_none(), "unchanged file is not rewritten");
-        let corrupt = RemoteFile::Present { mode: 0o600, uid: 0, contents: b"{oops".to_vec() };
+        let same = RemoteFile::Present {
+            mode: 0o600,
+            uid: 0,
+            contents: new.clone(),
+        };
+        assert!(
+            plan("/x", &same, &creds).unwrap().is_none(),
+            "unchanged file is not rewritten"
+        );
+        let corrupt = RemoteFile::Present {
+            mode: 0o600,
+            uid: 0,
+            contents: b"{oops".to_vec(),
+        };
         let e = plan("/x", &corrupt, &creds).unwrap_err();
         assert!(e.to_string().contains("/x is not a valid auth file"), "{e}");
-        let other = RemoteFile::Present { mode: 0o600, uid: 0, contents: br#"{"auths":{"quay.io":{"auth":"eDp5"}}}"#.to_vec() };
-        let merged: serde_json::Value = serde_json::from_slice(&plan("/x", &other, &creds).unwrap().unwrap()).unwrap();
-        assert_eq!(merged["auths"]["quay.io"]["auth"], "eDp5", "other registries are kept");
+        let other = RemoteFile::Present {
+            mode: 0o600,
+            uid: 0,
+            contents: br#"{"auths":{"quay.io":{"auth":"eDp5"}}}"#.to_vec(),
+        };
+        let merged: serde_json::Value =
+            serde_json::from_slice(&plan("/x", &other, &creds).unwrap().unwrap()).unwrap();
+        assert_eq!(
+            merged["auths"]["quay.io"]["auth"], "eDp5",
+            "other registries are kept"
+        );
     }
 }

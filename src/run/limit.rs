@@ -6,12 +6,24 @@ use std::collections::BTreeSet;
 
 /// The hosts a `--limit` selects, or `None` for all.
 pub fn select(inv: &Inventory, pattern: Option<&str>) -> Result<Option<BTreeSet<String>>, String> {
-    let Some(pattern) = pattern else { return Ok(None) };
+    let Some(pattern) = pattern else {
+        return Ok(None);
+    };
     let mut parts: Vec<String> = Vec::new();
-    for p in pattern.split([',', ':']).map(str::trim).filter(|p| !p.is_empty()) {
+    for p in pattern
+        .split([',', ':'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         if let Some(file) = p.strip_prefix('@') {
-            let text = std::fs::read_to_string(file).map_err(|e| format!("--limit @{file}: {e}"))?;
-            parts.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from));
+            let text =
+                std::fs::read_to_string(file).map_err(|e| format!("--limit @{file}: {e}"))?;
+            parts.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from),
+            );
         } else {
             parts.push(p.to_string());
         }
@@ -21,7 +33,10 @@ pub fn select(inv: &Inventory, pattern: Option<&str>) -> Result<Option<BTreeSet<
         if inv.has_group(pat) {
             return inv.group_hosts(pat).into_iter().map(String::from).collect();
         }
-        all.iter().filter(|h| glob(pat, h)).map(|h| h.to_string()).collect()
+        all.iter()
+            .filter(|h| glob(pat, h))
+            .map(|h| h.to_string())
+            .collect()
     };
     let mut selected = BTreeSet::new();
     let (mut plus, mut minus, mut and) = (Vec::new(), Vec::new(), Vec::new());
@@ -46,7 +61,9 @@ pub fn select(inv: &Inventory, pattern: Option<&str>) -> Result<Option<BTreeSet<
         selected.retain(|h| !m.contains(h));
     }
     if selected.is_empty() {
-        return Err(format!("--limit {pattern} matches no host of the inventory"));
+        return Err(format!(
+            "--limit {pattern} matches no host of the inventory"
+        ));
     }
     Ok(Some(selected))
 }

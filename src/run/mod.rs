@@ -84,7 +84,8 @@ pub fn run(settings: &RunSettings, out: &Output) -> Result<Exit, Failure> {
     }
     let model = crate::model::from_inventory(&inv).map_err(Failure::from_err)?;
     let book = playbook::load(&settings.playbook).map_err(Failure::from_err)?;
-    let limit = limit::select(&inv, settings.limit.as_deref()).map_err(|m| Failure::new(Exit::Usage, m))?;
+    let limit =
+        limit::select(&inv, settings.limit.as_deref()).map_err(|m| Failure::new(Exit::Usage, m))?;
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
         libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
@@ -104,14 +105,20 @@ pub fn run(settings: &RunSettings, out: &Output) -> Result<Exit, Failure> {
         dead: BTreeSet::new(),
         changed: BTreeMap::new(),
         sessions: Mutex::new(HashMap::new()),
+        planned: Mutex::new(HashMap::new()),
         kube: None,
         rt,
         report: Vec::new(),
         aborted: false,
+        check: settings.check,
     };
     let check = if settings.check { " (check mode)" } else { "" };
     engine.banner(&format!("PLAY [{}]{check}", book.name));
-    for step in book.steps.iter().filter(|s| s.selected(&settings.tags, &settings.skip_tags)) {
+    for step in book
+        .steps
+        .iter()
+        .filter(|s| s.selected(&settings.tags, &settings.skip_tags))
+    {
         if INTERRUPTED.load(Ordering::SeqCst) || engine.aborted {
             break;
         }
@@ -129,12 +136,18 @@ struct Engine<'a> {
     limit: Option<BTreeSet<String>>,
     recap: Recap,
     dead: BTreeSet<String>,
-    changed: BTreeMap<String, BTreeSet<&'static str>>,
+    /// Remote paths changed (or that would change) in this run, per host: a service
+    /// restarts when the file it reads changed, whichever step wrote it.
+    changed: BTreeMap<String, BTreeSet<String>>,
     sessions: Mutex<HashMap<String, Session>>,
+    /// Check mode's planned file contents per host and path (see `files::update`).
+    planned: Mutex<HashMap<String, HashMap<String, Vec<u8>>>>,
     kube: Option<kube::Client>,
     rt: tokio::runtime::Runtime,
     report: Vec<serde_json::Value>,
     aborted: bool,
+    /// Check mode for the step being run (`--check`, or the step's `check_mode`).
+    check: bool,
 }
 
 /// One host's outcome of a step.
@@ -158,14 +171,22 @@ impl<'a> Engine<'a> {
     }
 
     fn step(&mut self, step: &Step) {
+        self.check = step.check_mode.unwrap_or(self.s.check);
         self.banner(&format!("TASK [{}]", step.name));
         let outcomes = match &step.action {
             Action::Validate { stop_on_failure } => self.validate(*stop_on_failure),
-            Action::AuthFiles { hosts, files, serial } => self.auth_files(hosts, files, serial.as_ref()),
+            Action::AuthFiles {
+                hosts,
+                files,
+                serial,
+            } => self.auth_files(hosts, files, serial.as_ref()),
             Action::ClusterSecrets { namespace } => self.cluster_secrets(namespace),
-            Action::RestartNodes { only_changed, serial, wait_ready, ready_timeout } => {
-                self.restart_nodes(*only_changed, serial, *wait_ready, *ready_timeout)
-            }
+            Action::RestartNodes {
+                only_changed,
+                serial,
+                wait_ready,
+                ready_timeout,
+            } => self.restart_nodes(*only_changed, serial, *wait_ready, *ready_timeout),
             Action::RestartMasters { only_changed } => self.restart_masters(*only_changed),
         };
         let mut results = Vec::new();
@@ -177,7 +198,7 @@ impl<'a> Engine<'a> {
             self.print_outcome(&o);
             results.push(json!({"host": o.host, "status": o.status.word(), "message": o.message, "diff": o.diff}));
         }
-        self.report.push(json!({"name": step.name, "action": step.action.kind(), "tags": step.tags, "results": results}));
+        self.report.push(json!({"name": step.name, "action": step.action.kind(), "tags": step.tags, "check_mode": self.check, "results": results}));
     }
 
     fn print_outcome(&self, o: &Outcome) {
@@ -197,7 +218,11 @@ impl<'a> Engine<'a> {
             _ if o.message.is_empty() => String::new(),
             _ => format!(" => {}", o.message),
         };
-        self.out.data(&format!("{}: [{}]{msg}", self.out.paint(word, paint), o.host));
+        self.out.data(&format!(
+            "{}: [{}]{msg}",
+            self.out.paint(word, paint),
+            o.host
+        ));
         if !o.diff.is_empty() {
             self.out.data(o.diff.trim_end());
         }
@@ -218,6 +243,13 @@ impl<'a> Engine<'a> {
             .collect()
     }
 
+    /// Whether the file a service of this host reads changed in this run.
+    fn file_changed(&self, h: &HostSpec, target: AuthTarget) -> bool {
+        self.changed
+            .get(&h.name)
+            .is_some_and(|c| c.contains(&files::path_of(h, target)))
+    }
+
     /// A `{{ var }}` option: -e first, then the cluster's variables.
     fn count(&self, c: &Count) -> usize {
         match c {
@@ -233,11 +265,13 @@ impl<'a> Engine<'a> {
                         .hosts()
                         .first()
                         .and_then(|h| self.inv.host_vars(h))
-                        .and_then(|vars| vars.get(v).and_then(|x| match &x.value {
-                            inventory::Value::Int(i) if *i > 0 => Some(*i as usize),
-                            inventory::Value::Str(s) => s.trim().parse().ok(),
-                            _ => None,
-                        }))
+                        .and_then(|vars| {
+                            vars.get(v).and_then(|x| match &x.value {
+                                inventory::Value::Int(i) if *i > 0 => Some(*i as usize),
+                                inventory::Value::Str(s) => s.trim().parse().ok(),
+                                _ => None,
+                            })
+                        })
                         .unwrap_or(1),
                 }
             }
@@ -257,7 +291,9 @@ impl<'a> Engine<'a> {
             },
             forks: self.s.forks.max(1),
         };
-        let results = self.rt.block_on(registry::validate_all(&self.model.registries, &opts));
+        let results = self
+            .rt
+            .block_on(registry::validate_all(&self.model.registries, &opts));
         let mut failed = false;
         let outcomes = results
             .into_iter()
@@ -281,7 +317,9 @@ impl<'a> Engine<'a> {
         if failed && stop_on_failure {
             // Nothing has been touched yet: stop here, as the installer's sanity checks do.
             self.aborted = true;
-            self.out.warn("a registry credential failed: stopping before any host or secret is touched");
+            self.out.warn(
+                "a registry credential failed: stopping before any host or secret is touched",
+            );
         }
         outcomes
     }
@@ -295,20 +333,34 @@ impl<'a> Engine<'a> {
     ) -> Vec<(String, Result<T, files::FilesError>)> {
         let results = ssh::for_each_host(hosts, forks, |h| {
             if INTERRUPTED.load(Ordering::SeqCst) {
-                return Ok(Err(files::FilesError::Refused("interrupted before this host was started".into())));
+                return Ok(Err(files::FilesError::Refused(
+                    "interrupted before this host was started".into(),
+                )));
             }
-            let pooled = self.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(&h.name);
+            let pooled = self
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&h.name);
             let session = match pooled {
                 Some(s) => s,
                 None => ssh::connect(&h.ssh, &self.s.ssh)?,
             };
             let r = f(&session, h);
-            self.sessions.lock().unwrap_or_else(|e| e.into_inner()).insert(h.name.clone(), session);
+            self.sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(h.name.clone(), session);
             Ok(r)
         });
         results
             .into_iter()
-            .map(|(h, r)| (h.name.clone(), r.map_err(files::FilesError::from).and_then(|x| x)))
+            .map(|(h, r)| {
+                (
+                    h.name.clone(),
+                    r.map_err(files::FilesError::from).and_then(|x| x),
+                )
+            })
             .collect()
     }
 
@@ -317,28 +369,61 @@ impl<'a> Engine<'a> {
             files::FilesError::Ssh(s) if s.exit() == Exit::Unreachable => HostStatus::Unreachable,
             _ => HostStatus::Failed,
         };
-        Outcome { host, status, message: e.to_string(), diff: String::new() }
+        Outcome {
+            host,
+            status,
+            message: e.to_string(),
+            diff: String::new(),
+        }
     }
 
-    fn auth_files(&mut self, group: &str, targets: &[AuthTarget], serial: Option<&Count>) -> Vec<Outcome> {
+    fn auth_files(
+        &mut self,
+        group: &str,
+        targets: &[AuthTarget],
+        serial: Option<&Count>,
+    ) -> Vec<Outcome> {
         let hosts = self.hosts_of(group);
         let batch = serial.map(|c| self.count(c)).unwrap_or(hosts.len()).max(1);
-        let (check, diff) = (self.s.check, self.s.diff);
+        let (check, diff) = (self.check, self.s.diff);
         let mut outcomes = Vec::new();
         for chunk in hosts.chunks(batch) {
             let forks = self.s.forks.clamp(1, chunk.len().max(1));
-            for (host, r) in self.on_hosts(chunk, forks, |sess, h| files::update(sess, h, targets, check, diff)) {
+            let update = |sess: &Session, h: &HostSpec| {
+                let mut mine = self
+                    .planned
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&h.name)
+                    .unwrap_or_default();
+                let r = files::update(sess, h, targets, check, diff, &mut mine);
+                self.planned
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(h.name.clone(), mine);
+                r
+            };
+            for (host, r) in self.on_hosts(chunk, forks, update) {
                 match r {
                     Ok(results) => {
-                        let changed: Vec<&files::FileResult> = results.iter().filter(|f| f.changed).collect();
+                        let changed: Vec<&files::FileResult> =
+                            results.iter().filter(|f| f.changed).collect();
                         let entry = self.changed.entry(host.clone()).or_default();
                         for f in &changed {
-                            entry.insert(f.target.name());
+                            entry.insert(f.path.clone());
                         }
-                        let message = changed.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", ");
+                        let message = changed
+                            .iter()
+                            .map(|f| f.path.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ");
                         outcomes.push(Outcome {
                             host,
-                            status: if changed.is_empty() { HostStatus::Ok } else { HostStatus::Changed },
+                            status: if changed.is_empty() {
+                                HostStatus::Ok
+                            } else {
+                                HostStatus::Changed
+                            },
                             message,
                             diff: changed.iter().map(|f| f.diff.as_str()).collect(),
                         });
@@ -360,7 +445,10 @@ impl<'a> Engine<'a> {
             return Ok(c.clone());
         }
         let client = if self.s.kube.is_configured() {
-            self.rt.block_on(cluster::connect(&self.s.kube)).map_err(|e| e.to_string())?.0
+            self.rt
+                .block_on(cluster::connect(&self.s.kube))
+                .map_err(|e| e.to_string())?
+                .0
         } else {
             let master = self
                 .model
@@ -371,17 +459,35 @@ impl<'a> Engine<'a> {
             const ADMIN: &str = "/etc/origin/master/admin.kubeconfig";
             let text = {
                 let r = self.on_hosts(&[master], 1, |sess, _| Ok(ssh::read_files(sess, &[ADMIN])?));
-                let file = r.into_iter().next().map(|(_, r)| r).ok_or("no master")?.map_err(|e| e.to_string())?;
+                let file = r
+                    .into_iter()
+                    .next()
+                    .map(|(_, r)| r)
+                    .ok_or("no master")?
+                    .map_err(|e| e.to_string())?;
                 match file.into_iter().next() {
-                    Some(ssh::RemoteFile::Present { contents, .. }) => zeroize::Zeroizing::new(contents),
-                    _ => return Err(format!("{}: {ADMIN} not found; give --kubeconfig, or --skip-tags cluster", master.name)),
+                    Some(ssh::RemoteFile::Present { contents, .. }) => {
+                        zeroize::Zeroizing::new(contents)
+                    }
+                    _ => {
+                        return Err(format!(
+                            "{}: {ADMIN} not found; give --kubeconfig, or --skip-tags cluster",
+                            master.name
+                        ));
+                    }
                 }
             };
-            self.out.status(&format!("using {ADMIN} of {} (read over SSH, kept in memory only)", master.name));
+            self.out.status(&format!(
+                "using {ADMIN} of {} (read over SSH, kept in memory only)",
+                master.name
+            ));
             let text = String::from_utf8_lossy(&text).into_owned();
             let text = zeroize::Zeroizing::new(text);
             self.rt
-                .block_on(cluster::connect_with_kubeconfig_text(&text, self.s.kube.context.clone()))
+                .block_on(cluster::connect_with_kubeconfig_text(
+                    &text,
+                    self.s.kube.context.clone(),
+                ))
                 .map_err(|e| e.to_string())?
                 .0
         };
@@ -396,10 +502,18 @@ impl<'a> Engine<'a> {
             .first()
             .map(|m| m.name.clone())
             .unwrap_or_else(|| "localhost".into());
-        let manifests = match cluster::manifest::installer_secrets(&self.model.registries, namespace) {
-            Ok(m) => m,
-            Err(e) => return vec![Outcome { host: who, status: HostStatus::Failed, message: e.to_string(), diff: String::new() }],
-        };
+        let manifests =
+            match cluster::manifest::installer_secrets(&self.model.registries, namespace) {
+                Ok(m) => m,
+                Err(e) => {
+                    return vec![Outcome {
+                        host: who,
+                        status: HostStatus::Failed,
+                        message: e.to_string(),
+                        diff: String::new(),
+                    }];
+                }
+            };
         let client = match self.cluster_client() {
             Ok(c) => c,
             Err(e) => {
@@ -415,43 +529,75 @@ impl<'a> Engine<'a> {
         let mut diffs = String::new();
         for m in &manifests {
             let spec = m.to_spec(namespace);
-            match self.rt.block_on(cluster::ensure_secret(&client, &spec, self.s.check)) {
+            match self
+                .rt
+                .block_on(cluster::ensure_secret(&client, &spec, self.check))
+            {
                 Ok((c, d)) => {
                     if c != cluster::Change::Unchanged {
-                        changed.push(format!("secret/{} {}", spec.name, if c == cluster::Change::Created { "created" } else { "updated" }));
+                        changed.push(format!(
+                            "secret/{} {}",
+                            spec.name,
+                            if c == cluster::Change::Created {
+                                "created"
+                            } else {
+                                "updated"
+                            }
+                        ));
                         if self.s.diff {
                             diffs.push_str(&d);
                         }
                     }
                 }
                 Err(e) => {
-                    return vec![Outcome { host: who, status: HostStatus::Failed, message: format!("secret/{}: {e}", spec.name), diff: diffs }];
+                    return vec![Outcome {
+                        host: who,
+                        status: HostStatus::Failed,
+                        message: format!("secret/{}: {e}", spec.name),
+                        diff: diffs,
+                    }];
                 }
             }
         }
         vec![Outcome {
             host: who,
-            status: if changed.is_empty() { HostStatus::Ok } else { HostStatus::Changed },
+            status: if changed.is_empty() {
+                HostStatus::Ok
+            } else {
+                HostStatus::Changed
+            },
             message: changed.join(", "),
             diff: diffs,
         }]
     }
 
-    fn restart_nodes(&mut self, only_changed: bool, serial: &Count, wait_ready: bool, timeout: Duration) -> Vec<Outcome> {
+    fn restart_nodes(
+        &mut self,
+        only_changed: bool,
+        serial: &Count,
+        wait_ready: bool,
+        timeout: Duration,
+    ) -> Vec<Outcome> {
         let candidates: Vec<&'a HostSpec> = self.hosts_of("nodes");
         let serial = self.count(serial).max(1);
         let (todo, rest): (Vec<&HostSpec>, Vec<&HostSpec>) = candidates
             .into_iter()
-            .partition(|h| !only_changed || self.changed.get(&h.name).is_some_and(|c| c.contains("node")));
+            .partition(|h| !only_changed || self.file_changed(h, AuthTarget::Node));
         let mut outcomes: Vec<Outcome> = rest
             .into_iter()
-            .map(|h| Outcome { host: h.name.clone(), status: HostStatus::Skipped, message: "node credentials unchanged".into(), diff: String::new() })
+            .map(|h| Outcome {
+                host: h.name.clone(),
+                status: HostStatus::Skipped,
+                message: "node credentials unchanged".into(),
+                diff: String::new(),
+            })
             .collect();
-        let client = if wait_ready && !self.s.check && !todo.is_empty() {
+        let client = if wait_ready && !self.check && !todo.is_empty() {
             match self.cluster_client() {
                 Ok(c) => Some(c),
                 Err(e) => {
-                    self.out.warn(&format!("node readiness is not checked: {e}"));
+                    self.out
+                        .warn(&format!("node readiness is not checked: {e}"));
                     None
                 }
             }
@@ -462,7 +608,7 @@ impl<'a> Engine<'a> {
             if INTERRUPTED.load(Ordering::SeqCst) {
                 break;
             }
-            if self.s.check {
+            if self.check {
                 outcomes.extend(batch.iter().map(|h| Outcome {
                     host: h.name.clone(),
                     status: HostStatus::Changed,
@@ -488,11 +634,31 @@ impl<'a> Engine<'a> {
                 let o = match r {
                     Err(e) => Self::outcome_of_error(host, &e),
                     Ok(()) => match &client {
-                        Some(c) => match self.rt.block_on(cluster::wait_node_ready(c, &host, timeout, Duration::from_secs(1))) {
-                            Ok(()) => Outcome { host, status: HostStatus::Changed, message: "restarted, Ready".into(), diff: String::new() },
-                            Err(e) => Outcome { host, status: HostStatus::Failed, message: e.to_string(), diff: String::new() },
+                        Some(c) => match self.rt.block_on(cluster::wait_node_ready(
+                            c,
+                            &host,
+                            timeout,
+                            Duration::from_secs(1),
+                        )) {
+                            Ok(()) => Outcome {
+                                host,
+                                status: HostStatus::Changed,
+                                message: "restarted, Ready".into(),
+                                diff: String::new(),
+                            },
+                            Err(e) => Outcome {
+                                host,
+                                status: HostStatus::Failed,
+                                message: e.to_string(),
+                                diff: String::new(),
+                            },
                         },
-                        None => Outcome { host, status: HostStatus::Changed, message: "restarted (readiness not checked)".into(), diff: String::new() },
+                        None => Outcome {
+                            host,
+                            status: HostStatus::Changed,
+                            message: "restarted (readiness not checked)".into(),
+                            diff: String::new(),
+                        },
                     },
                 };
                 outcomes.push(o);
@@ -508,13 +674,23 @@ impl<'a> Engine<'a> {
             if INTERRUPTED.load(Ordering::SeqCst) {
                 break;
             }
-            let changed = self.changed.get(&h.name).is_some_and(|c| c.contains("master"));
+            let changed = self.file_changed(h, AuthTarget::Master);
             if only_changed && !changed {
-                outcomes.push(Outcome { host: h.name.clone(), status: HostStatus::Skipped, message: "master credentials unchanged".into(), diff: String::new() });
+                outcomes.push(Outcome {
+                    host: h.name.clone(),
+                    status: HostStatus::Skipped,
+                    message: "master credentials unchanged".into(),
+                    diff: String::new(),
+                });
                 continue;
             }
-            if self.s.check {
-                outcomes.push(Outcome { host: h.name.clone(), status: HostStatus::Changed, message: format!("would run: {}", h.master_restart_command), diff: String::new() });
+            if self.check {
+                outcomes.push(Outcome {
+                    host: h.name.clone(),
+                    status: HostStatus::Changed,
+                    message: format!("would run: {}", h.master_restart_command),
+                    diff: String::new(),
+                });
                 continue;
             }
             // One master at a time: the API stays served by the others.
@@ -523,11 +699,19 @@ impl<'a> Engine<'a> {
                 if r.success() {
                     Ok(())
                 } else {
-                    Err(files::FilesError::Refused(format!("`{}` failed (exit {:?})", h.master_restart_command, r.status)))
+                    Err(files::FilesError::Refused(format!(
+                        "`{}` failed (exit {:?})",
+                        h.master_restart_command, r.status
+                    )))
                 }
             }) {
                 outcomes.push(match r {
-                    Ok(()) => Outcome { host, status: HostStatus::Changed, message: "restarted".into(), diff: String::new() },
+                    Ok(()) => Outcome {
+                        host,
+                        status: HostStatus::Changed,
+                        message: "restarted".into(),
+                        diff: String::new(),
+                    },
                     Err(e) => Self::outcome_of_error(host, &e),
                 });
             }
@@ -536,7 +720,8 @@ impl<'a> Engine<'a> {
     }
 
     fn close_sessions(&mut self) {
-        let sessions = std::mem::take(&mut *self.sessions.lock().unwrap_or_else(|e| e.into_inner()));
+        let sessions =
+            std::mem::take(&mut *self.sessions.lock().unwrap_or_else(|e| e.into_inner()));
         for (_, s) in sessions {
             s.close();
         }
@@ -553,7 +738,8 @@ impl<'a> Engine<'a> {
             match std::fs::write(&path, text) {
                 Ok(()) => Some(path),
                 Err(e) => {
-                    self.out.warn(&format!("could not write {}: {e}", path.display()));
+                    self.out
+                        .warn(&format!("could not write {}: {e}", path.display()));
                     None
                 }
             }
@@ -564,7 +750,8 @@ impl<'a> Engine<'a> {
                 self.out.data(&line);
             }
             if let Some(p) = &retry {
-                self.out.status(&format!("to retry, use: --limit @{}", p.display()));
+                self.out
+                    .status(&format!("to retry, use: --limit @{}", p.display()));
             }
         } else {
             self.out.json(&json!({

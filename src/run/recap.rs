@@ -94,7 +94,13 @@ impl Recap {
 
     /// The `PLAY RECAP` lines.
     pub fn lines(&self) -> Vec<String> {
-        let width = self.hosts.keys().map(|h| h.len()).max().unwrap_or(0).max(26);
+        let width = self
+            .hosts
+            .keys()
+            .map(|h| h.len())
+            .max()
+            .unwrap_or(0)
+            .max(26);
         self.hosts
             .iter()
             .map(|(h, s)| {

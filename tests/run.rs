@@ -1,0 +1,334 @@
+//! `regauth run` end to end with real components: a docker-registry (TLS + htpasswd),
+//! sshd nodes on loopback and the test API server, driven through the shipped playbooks.
+
+mod support;
+
+use assert_cmd::Command;
+use base64::Engine;
+use std::path::{Path, PathBuf};
+use support::apiserver::ApiServer;
+use support::sshd::SshLab;
+
+struct World {
+    reg_lab: support::Lab,
+    reg: support::Registry,
+    ssh: support::sshd::Lab,
+    api: ApiServer,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+const NODES: [&str; 3] = [
+    "node1.example.com",
+    "node2.example.com",
+    "node3.example.com",
+];
+
+impl World {
+    fn new() -> World {
+        let reg_lab = support::Lab::new();
+        let reg = reg_lab
+            .registry()
+            .user("alice", "first pa$$:word")
+            .user("bob", "second")
+            .image("openshift3/ose-pod", "v3.11")
+            .start();
+        let ssh = SshLab::new().plain_root().nodes(3).start();
+        let api = ApiServer::start();
+        for n in NODES {
+            api.set_node_ready(n, true);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = api.kubeconfig(dir.path(), &api.token);
+        World {
+            reg_lab,
+            reg,
+            ssh,
+            api,
+            dir,
+            kubeconfig,
+        }
+    }
+
+    /// Writes the inventory with the given oreg user/password and extra lines.
+    fn inventory(&self, user: &str, password: &str) -> PathBuf {
+        let mut hosts = String::new();
+        for (i, n) in NODES.iter().enumerate() {
+            let node = &self.ssh.nodes[i];
+            hosts.push_str(&format!(
+                "{n} ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={} openshift_data_dir={} regauth_runtime_auth_dir={} regauth_node_restart_command='echo node >> {}' regauth_master_restart_command='echo master >> {}'\n",
+                node.port,
+                node.login,
+                self.ssh.client_key.display(),
+                node.path("origin"),
+                node.path("docker"),
+                node.path("restarts.log"),
+                node.path("restarts.log"),
+            ));
+        }
+        let text = format!(
+            "[OSEv3:children]\nmasters\nnodes\n\n[all_nodes]\n{hosts}\n[masters]\n{m}\n\n[nodes]\n{n1}\n{n2}\n{n3}\n\n[nodes:children]\nmasters\n\n[OSEv3:vars]\nopenshift_deployment_type=openshift-enterprise\noreg_url={reg}/openshift3/ose-${{component}}:${{version}}\noreg_auth_user={user}\noreg_auth_password='{password}'\nopenshift_restart_nodes_serial=2\n",
+            m = NODES[0],
+            n1 = NODES[0],
+            n2 = NODES[1],
+            n3 = NODES[2],
+            reg = self.reg.host,
+        );
+        let p = self.dir.path().join("hosts.ini");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn run(&self, playbook: &str, inv: &Path, extra: &[&str]) -> std::process::Output {
+        let pb = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("playbooks")
+            .join(playbook);
+        Command::cargo_bin("regauth")
+            .unwrap()
+            .current_dir(self.dir.path())
+            .env_remove("KUBECONFIG")
+            .arg("run")
+            .arg(pb)
+            .arg("-i")
+            .arg(inv)
+            .arg("--known-hosts")
+            .arg(&self.ssh.known_hosts)
+            .arg("--certs-dir")
+            .arg(self.reg_lab.certs_dir())
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["--retries", "0"])
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+
+    fn file(&self, i: usize, rel: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.ssh.nodes[i].path(rel)).ok()
+    }
+
+    fn restarts(&self, i: usize) -> usize {
+        self.file(i, "restarts.log")
+            .map(|b| String::from_utf8_lossy(&b).lines().count())
+            .unwrap_or(0)
+    }
+
+    fn auth(&self, i: usize, rel: &str) -> String {
+        let v: serde_json::Value =
+            serde_json::from_slice(&self.file(i, rel).expect("file written")).unwrap();
+        v["auths"][&self.reg.host]["auth"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[test]
+fn install_then_idempotent_then_rotation_with_accurate_dry_run() {
+    let w = World::new();
+    let inv = w.inventory("alice", "first pa$$:word");
+
+    // Install: every file written, every node restarted once, the secret created.
+    let o = w.run("install.yml", &inv, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for i in 0..3 {
+        assert_eq!(
+            w.auth(i, "docker/config.json"),
+            b64("alice:first pa$$:word")
+        );
+        assert_eq!(
+            w.auth(i, "origin/.docker/config.json"),
+            b64("alice:first pa$$:word")
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(w.ssh.nodes[i].path("docker/config.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(
+        (w.restarts(0), w.restarts(1), w.restarts(2)),
+        (2, 1, 1),
+        "node1 is master and node: node + master restart"
+    );
+    assert!(
+        w.api
+            .state()
+            .get("secrets", "openshift", "imagestreamsecret")
+            .is_some()
+    );
+    let out = text(&o);
+    assert!(out.contains("PLAY RECAP"), "{out}");
+    assert!(
+        !out.contains("first pa$$:word") && !out.contains(&b64("alice:first pa$$:word")),
+        "secret leaked: {out}"
+    );
+
+    // Second run: nothing changes, nothing restarts, no write reaches the API server.
+    let writes = w.api.state().writes().len();
+    let o = w.run("registry_auth.yml", &inv, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!((w.restarts(0), w.restarts(1), w.restarts(2)), (2, 1, 1));
+    assert_eq!(w.api.state().writes().len(), writes);
+    assert!(text(&o).contains("changed=0"), "{}", text(&o));
+
+    // Rotation: the dry run says exactly what the real run then changes.
+    let inv = w.inventory("bob", "second");
+    let before: Vec<Option<Vec<u8>>> = (0..3).map(|i| w.file(i, "docker/config.json")).collect();
+    let o = w.run("validate.yml", &inv, &["-o", "json", "--diff"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let dry: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (0..3)
+            .map(|i| w.file(i, "docker/config.json"))
+            .collect::<Vec<_>>(),
+        before,
+        "the dry run wrote a file"
+    );
+    assert_eq!(
+        w.api.state().writes().len(),
+        writes,
+        "the dry run wrote to the cluster"
+    );
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("second"),
+        "secret in the dry run's output"
+    );
+    let o = w.run("registry_auth.yml", &inv, &["-o", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let real: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let changed = |v: &serde_json::Value| -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for step in v["steps"].as_array().unwrap() {
+            if step["action"] == "validate" {
+                continue;
+            }
+            for r in step["results"].as_array().unwrap() {
+                if r["status"] == "changed" {
+                    out.push((
+                        step["action"].as_str().unwrap().to_string(),
+                        r["host"].as_str().unwrap().to_string(),
+                    ));
+                }
+            }
+        }
+        out
+    };
+    assert_eq!(
+        changed(&dry),
+        changed(&real),
+        "dry run and real run disagree"
+    );
+    assert!(!changed(&real).is_empty());
+    for i in 0..3 {
+        assert_eq!(w.auth(i, "docker/config.json"), b64("bob:second"));
+    }
+    assert_eq!((w.restarts(0), w.restarts(1), w.restarts(2)), (4, 2, 2));
+}
+
+#[test]
+fn failing_credential_stops_before_anything_is_touched() {
+    let w = World::new();
+    let inv = w.inventory("alice", "wrong password");
+    let o = w.run("registry_auth.yml", &inv, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("auth_failed"), "{}", text(&o));
+    for i in 0..3 {
+        assert!(
+            w.file(i, "docker/config.json").is_none(),
+            "node {i} was touched"
+        );
+        assert_eq!(w.restarts(i), 0);
+    }
+    assert!(w.api.state().writes().is_empty());
+    assert!(!text(&o).contains("wrong password"));
+}
+
+#[test]
+fn one_bad_node_fails_alone_with_exit_codes_and_retry_file() {
+    let mut w = World::new();
+    let inv = w.inventory("alice", "first pa$$:word");
+    // node2: a corrupt file that must stay as it is.
+    let corrupt = w.ssh.nodes[1].path("origin/.docker/config.json");
+    std::fs::create_dir_all(Path::new(&corrupt).parent().unwrap()).unwrap();
+    std::fs::write(&corrupt, b"{not json").unwrap();
+    let o = w.run("registry_auth.yml", &inv, &["--skip-tags", "cluster"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("is not a valid auth file"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(std::fs::read(&corrupt).unwrap(), b"{not json");
+    assert_eq!(w.restarts(1), 0);
+    assert_eq!(
+        w.auth(0, "docker/config.json"),
+        b64("alice:first pa$$:word")
+    );
+    assert_eq!(
+        w.auth(2, "docker/config.json"),
+        b64("alice:first pa$$:word")
+    );
+    let retry = std::fs::read_to_string(w.dir.path().join("registry_auth.retry")).unwrap();
+    assert_eq!(retry, "node2.example.com\n");
+
+    // node3 unreachable: exit 3 once node2 is fixed; the retry file names node3.
+    std::fs::remove_file(&corrupt).unwrap();
+    w.ssh.nodes[2].stop();
+    let o = w.run(
+        "registry_auth.yml",
+        &inv,
+        &[
+            "--skip-tags",
+            "cluster",
+            "--limit",
+            "@registry_auth.retry,node3.example.com",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(
+        w.auth(1, "origin/.docker/config.json"),
+        b64("alice:first pa$$:word")
+    );
+    let retry = std::fs::read_to_string(w.dir.path().join("registry_auth.retry")).unwrap();
+    assert_eq!(retry, "node3.example.com\n");
+}
+
+#[test]
+fn playbook_errors_name_file_and_line() {
+    let w = World::new();
+    let inv = w.inventory("alice", "x");
+    let bad = w.dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "- name: ok\n  validate: {}\n- name: typo\n  auth_file: {hosts: nodes}\n",
+    )
+    .unwrap();
+    let o = Command::cargo_bin("regauth")
+        .unwrap()
+        .arg("run")
+        .arg(&bad)
+        .arg("-i")
+        .arg(&inv)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(
+        text(&o).contains("bad.yml:4: unknown key 'auth_file'"),
+        "{}",
+        text(&o)
+    );
+}
