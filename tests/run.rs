@@ -332,3 +332,57 @@ fn playbook_errors_name_file_and_line() {
         text(&o)
     );
 }
+
+#[test]
+fn sigint_exits_99_and_leaves_every_file_whole() {
+    let w = World::new();
+    let inv = w.inventory("alice", "first pa$$:word");
+    // Slow restarts, one node at a time, so the interrupt lands mid-run.
+    let text_inv = std::fs::read_to_string(&inv)
+        .unwrap()
+        .replace("regauth_node_restart_command='echo node >>", "regauth_node_restart_command='sleep 1; echo node >>")
+        .replace("openshift_restart_nodes_serial=2", "openshift_restart_nodes_serial=1");
+    std::fs::write(&inv, text_inv).unwrap();
+    let pb = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/registry_auth.yml");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("regauth"))
+        .current_dir(w.dir.path())
+        .arg("run")
+        .arg(pb)
+        .arg("-i")
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(&w.ssh.known_hosts)
+        .arg("--certs-dir")
+        .arg(w.reg_lab.certs_dir())
+        .args(["--skip-tags", "cluster"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first restart has begun, then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while w.restarts(0) + w.restarts(1) + w.restarts(2) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out));
+    let total = w.restarts(0) + w.restarts(1) + w.restarts(2);
+    assert!(total < 4, "the run went on after the interrupt: {total} restarts");
+    for i in 0..3 {
+        for rel in ["docker/config.json", "origin/.docker/config.json"] {
+            if let Some(bytes) = w.file(i, rel) {
+                serde_json::from_slice::<serde_json::Value>(&bytes).expect("a whole JSON file");
+            }
+        }
+        let dir = Path::new(&w.ssh.nodes[i].path("docker")).to_path_buf();
+        if dir.exists() {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                assert!(!name.contains(".tmp") && !name.starts_with(".regauth"), "temp file left: {name}");
+            }
+        }
+    }
+}
