@@ -541,3 +541,37 @@ fn a_file_that_cannot_be_staged_stops_every_write_of_that_host() {
     assert!(std::fs::read_dir(&dir_target).unwrap().next().is_none());
     assert!(temps_in(Path::new(&node.path("ok"))).is_empty());
 }
+
+#[test]
+fn a_silent_host_times_out_in_the_handshake() {
+    // Accepts TCP, never speaks SSH: the per-operation timeout must end it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _keep = std::thread::spawn(move || {
+        let conns: Vec<_> = listener.incoming().take(1).collect();
+        std::thread::sleep(Duration::from_secs(5));
+        drop(conns);
+    });
+    let lab = SshLab::new().nodes(0).start();
+    let target = regauth::model::SshTarget {
+        address: "127.0.0.1".into(),
+        port,
+        user: Some("root".into()),
+        key_file: Some(lab.client_key.clone()),
+        become_: false,
+        become_user: "root".into(),
+    };
+    let opts = ConnectOptions {
+        timeout: Duration::from_millis(500),
+        ..lab.connect_options()
+    };
+    let started = Instant::now();
+    let err = connect(&target, &opts).unwrap_err();
+    assert!(matches!(err, SshError::Handshake { .. }), "{err}");
+    assert_eq!(err.exit(), Exit::Unreachable);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
