@@ -575,3 +575,16 @@ fn a_silent_host_times_out_in_the_handshake() {
         started.elapsed()
     );
 }
+
+#[test]
+fn lab_nodes_have_their_own_dirs_and_inventory_lines() {
+    let lab = SshLab::new().nodes(2).start();
+    let (a, b) = (&lab.nodes[0], &lab.nodes[1]);
+    assert_ne!(a.port, b.port);
+    assert_ne!(a.data_dir(), b.data_dir());
+    assert!(a.runtime_auth_dir().ends_with("/root/.docker"));
+    let line = a.inventory_line("node1");
+    assert!(line.starts_with("node1 ansible_host=127.0.0.1 "), "{line}");
+    assert!(line.contains(&format!("ansible_port={}", a.port)));
+    assert!(line.contains(&format!("openshift_data_dir={}", a.data_dir())));
+}
