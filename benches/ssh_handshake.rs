@@ -196,6 +196,8 @@ fn main() {
         KexPreference::Custom("diffie-hellman-group14-sha256".into()),
         nodes,
     );
+    // regauth's default --forks (20) and Ansible's (5).
+    regauth("curve25519 first", KexPreference::Curve25519First, 20);
     regauth("curve25519 first", KexPreference::Curve25519First, 5);
 
     println!("| what | median | min |");
