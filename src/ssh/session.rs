@@ -12,17 +12,18 @@ use std::time::Duration;
 
 /// Which key exchange to offer first.
 ///
-/// Measured (`cargo bench --bench ssh_handshake`, OpenSSH 9.2 sshd on loopback,
-/// vendored libssh2 1.11, 2-core machine shared with other builds, so ±20 %): one
-/// session (TCP + kex + host-key check + auth) costs ~30–40 ms whether curve25519
-/// is pinned first or libssh2's default is used, because libssh2's default order
-/// already starts with `curve25519-sha256` and it has no post-quantum kex to prefer.
-/// 50 hosts in parallel doing connect + read + write: 1.2–1.4 s curve25519-first,
-/// 1.6 s libssh2 default, 1.6 s `ecdh-sha2-nistp256`, 1.7 s
-/// `diffie-hellman-group14-sha256`; the floor of 50 parallel `ssh host true` is
-/// 1.1–1.3 s with curve25519 and 3–5.7 s with OpenSSH's default sntrup761x25519.
-/// Pinning curve25519 costs nothing today and keeps a future libssh2 that lists a
-/// post-quantum kex first from silently changing the cost per host.
+/// Measured (`REGAUTH_BENCH_ROUNDS=5 cargo bench --bench ssh_handshake`, OpenSSH 9.2
+/// sshd on loopback, vendored libssh2 1.11, 2 cores shared with other builds, so
+/// ±20 %): one session (TCP + kex + host-key check + auth) costs 30–40 ms whether
+/// curve25519 is pinned first or libssh2's default is used, because libssh2's
+/// default order already starts with `curve25519-sha256` and it has no post-quantum
+/// kex. 50 hosts in parallel, each connect + read (1 exec) + write (1 exec):
+/// medians 1.2 s curve25519-first, 1.2 s libssh2 default, 1.2 s
+/// `ecdh-sha2-nistp256`, 1.4 s `diffie-hellman-group14-sha256`; the floor of 50
+/// parallel `ssh host true` is 1.2 s with curve25519 and 4.8 s with OpenSSH's
+/// default sntrup761x25519. Pinning curve25519 costs nothing today and keeps a
+/// future libssh2 that lists a post-quantum kex first from silently changing the
+/// cost per host.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum KexPreference {
     /// `curve25519-sha256` first, then libssh2's own order.
