@@ -304,6 +304,12 @@ fn become_with_sudo_writes_root_owned_private_files() {
     };
     let s = connect(&plain, &lab.connect_options()).unwrap();
     assert_ne!(run(&s, "id -u").unwrap().output, b"0\n");
+    // Without become, the root-only file (in a 0700 dir) is unreadable, and says so.
+    let files = read_files(&s, &[&path]).unwrap();
+    assert!(
+        matches!(&files[0], RemoteFile::Unreadable(m) if m.contains("permission denied")),
+        "{files:?}"
+    );
 }
 
 #[test]
