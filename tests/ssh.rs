@@ -594,3 +594,71 @@ fn lab_nodes_have_their_own_dirs_and_inventory_lines() {
     assert!(line.contains(&format!("ansible_port={}", a.port)));
     assert!(line.contains(&format!("openshift_data_dir={}", a.data_dir())));
 }
+
+#[test]
+fn agent_keys_are_used_when_no_key_file_is_given() {
+    // The agent is found through $SSH_AUTH_SOCK and default keys through $HOME:
+    // process-wide state, so the check runs in a child copy of this test binary
+    // with its own environment instead of mutating ours under parallel tests.
+    if let Ok(port) = std::env::var("REGAUTH_AGENT_CHILD_PORT") {
+        let target = regauth::model::SshTarget {
+            address: "127.0.0.1".into(),
+            port: port.parse().unwrap(),
+            user: Some("root".into()),
+            key_file: None,
+            become_: false,
+            become_user: "root".into(),
+        };
+        let opts = ConnectOptions {
+            known_hosts: std::env::var("REGAUTH_AGENT_CHILD_KH").unwrap().into(),
+            ..ConnectOptions::default()
+        };
+        let s = connect(&target, &opts).unwrap();
+        let out = run(&s, "echo agent-auth-ok").unwrap();
+        println!("{}", String::from_utf8_lossy(&out.output));
+        return;
+    }
+    let lab = SshLab::new().start();
+    let sock = lab.dir().join("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "ssh-agent did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let added = Command::new("ssh-add")
+        .arg(&lab.client_key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    // An empty home: no ~/.ssh/id_* to fall back on, so only the agent can work.
+    let home = lab.dir().join("agent-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "agent_keys_are_used_when_no_key_file_is_given",
+            "--nocapture",
+        ])
+        .env("REGAUTH_AGENT_CHILD_PORT", lab.nodes[0].port.to_string())
+        .env("REGAUTH_AGENT_CHILD_KH", &lab.known_hosts)
+        .env("SSH_AUTH_SOCK", &sock)
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success() && stdout.contains("agent-auth-ok"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+}

@@ -323,6 +323,10 @@ pub fn write_files(
 }
 
 /// Runs a shell command (a restart), as the become user if set; output is bounded.
+///
+/// A command that prints nothing for longer than the session's timeout
+/// (`ConnectOptions::timeout`) ends with `SshError::Transport` (timed out): give slow
+/// restarts a timeout that fits them.
 pub fn run(session: &Session, command: &str) -> Result<RunOutput, SshError> {
     let full = match session.become_user() {
         Some(user) => format!(
