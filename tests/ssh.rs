@@ -662,3 +662,21 @@ fn agent_keys_are_used_when_no_key_file_is_given() {
         String::from_utf8_lossy(&child.stderr)
     );
 }
+
+#[test]
+fn a_silent_command_times_out_with_the_session_timeout() {
+    let lab = SshLab::new().start();
+    let opts = ConnectOptions {
+        timeout: Duration::from_secs(1),
+        ..lab.connect_options()
+    };
+    let session = connect(&lab.nodes[0].target(), &opts).unwrap();
+    let started = Instant::now();
+    let err = run(&session, "sleep 5").unwrap_err();
+    assert!(matches!(err, SshError::Transport { .. }), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
