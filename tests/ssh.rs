@@ -304,6 +304,12 @@ fn become_with_sudo_writes_root_owned_private_files() {
     };
     let s = connect(&plain, &lab.connect_options()).unwrap();
     assert_ne!(run(&s, "id -u").unwrap().output, b"0\n");
+    // Without become, the root-only file (in a 0700 dir) is unreadable, and says so.
+    let files = read_files(&s, &[&path]).unwrap();
+    assert!(
+        matches!(&files[0], RemoteFile::Unreadable(m) if m.contains("permission denied")),
+        "{files:?}"
+    );
 }
 
 #[test]
@@ -540,4 +546,137 @@ fn a_file_that_cannot_be_staged_stops_every_write_of_that_host() {
     assert!(Path::new(&dir_target).is_dir());
     assert!(std::fs::read_dir(&dir_target).unwrap().next().is_none());
     assert!(temps_in(Path::new(&node.path("ok"))).is_empty());
+}
+
+#[test]
+fn a_silent_host_times_out_in_the_handshake() {
+    // Accepts TCP, never speaks SSH: the per-operation timeout must end it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _keep = std::thread::spawn(move || {
+        let conns: Vec<_> = listener.incoming().take(1).collect();
+        std::thread::sleep(Duration::from_secs(5));
+        drop(conns);
+    });
+    let lab = SshLab::new().nodes(0).start();
+    let target = regauth::model::SshTarget {
+        address: "127.0.0.1".into(),
+        port,
+        user: Some("root".into()),
+        key_file: Some(lab.client_key.clone()),
+        become_: false,
+        become_user: "root".into(),
+    };
+    let opts = ConnectOptions {
+        timeout: Duration::from_millis(500),
+        ..lab.connect_options()
+    };
+    let started = Instant::now();
+    let err = connect(&target, &opts).unwrap_err();
+    assert!(matches!(err, SshError::Handshake { .. }), "{err}");
+    assert_eq!(err.exit(), Exit::Unreachable);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn lab_nodes_have_their_own_dirs_and_inventory_lines() {
+    let lab = SshLab::new().nodes(2).start();
+    let (a, b) = (&lab.nodes[0], &lab.nodes[1]);
+    assert_ne!(a.port, b.port);
+    assert_ne!(a.data_dir(), b.data_dir());
+    assert!(a.runtime_auth_dir().ends_with("/root/.docker"));
+    let line = a.inventory_line("node1");
+    assert!(line.starts_with("node1 ansible_host=127.0.0.1 "), "{line}");
+    assert!(line.contains(&format!("ansible_port={}", a.port)));
+    assert!(line.contains(&format!("openshift_data_dir={}", a.data_dir())));
+}
+
+#[test]
+fn agent_keys_are_used_when_no_key_file_is_given() {
+    // The agent is found through $SSH_AUTH_SOCK and default keys through $HOME:
+    // process-wide state, so the check runs in a child copy of this test binary
+    // with its own environment instead of mutating ours under parallel tests.
+    if let Ok(port) = std::env::var("REGAUTH_AGENT_CHILD_PORT") {
+        let target = regauth::model::SshTarget {
+            address: "127.0.0.1".into(),
+            port: port.parse().unwrap(),
+            user: Some("root".into()),
+            key_file: None,
+            become_: false,
+            become_user: "root".into(),
+        };
+        let opts = ConnectOptions {
+            known_hosts: std::env::var("REGAUTH_AGENT_CHILD_KH").unwrap().into(),
+            ..ConnectOptions::default()
+        };
+        let s = connect(&target, &opts).unwrap();
+        let out = run(&s, "echo agent-auth-ok").unwrap();
+        println!("{}", String::from_utf8_lossy(&out.output));
+        return;
+    }
+    let lab = SshLab::new().start();
+    let sock = lab.dir().join("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "ssh-agent did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let added = Command::new("ssh-add")
+        .arg(&lab.client_key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{added:?}");
+    // An empty home: no ~/.ssh/id_* to fall back on, so only the agent can work.
+    let home = lab.dir().join("agent-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "agent_keys_are_used_when_no_key_file_is_given",
+            "--nocapture",
+        ])
+        .env("REGAUTH_AGENT_CHILD_PORT", lab.nodes[0].port.to_string())
+        .env("REGAUTH_AGENT_CHILD_KH", &lab.known_hosts)
+        .env("SSH_AUTH_SOCK", &sock)
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success() && stdout.contains("agent-auth-ok"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+}
+
+#[test]
+fn a_silent_command_times_out_with_the_session_timeout() {
+    let lab = SshLab::new().start();
+    let opts = ConnectOptions {
+        timeout: Duration::from_secs(1),
+        ..lab.connect_options()
+    };
+    let session = connect(&lab.nodes[0].target(), &opts).unwrap();
+    let started = Instant::now();
+    let err = run(&session, "sleep 5").unwrap_err();
+    assert!(matches!(err, SshError::Transport { .. }), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }

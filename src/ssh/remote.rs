@@ -108,19 +108,32 @@ const READ_LIMIT: usize = 64 * 1024 * 1024;
 pub const BACKUP_SUFFIX: &str = ".regauth-backup";
 
 /// Reads each file (`$1`, `$2`...). Per file one header line, and for a present file
-/// one line of base64 (`-w0`); `regauth-end` proves the reply is complete.
+/// one line of base64 (`-w0`); `regauth-end` proves the reply is complete. Error
+/// messages never include captured output: a half-read file's base64 is secret.
 const READ_SCRIPT: &str = r#"
 echo regauth-read-1
 i=0
 for f in "$@"; do
   if [ ! -e "$f" ] && [ ! -L "$f" ]; then
-    echo "regauth-file $i missing"
+    # Missing, or hidden by a directory we may not search? Find the nearest
+    # visible ancestor and ask.
+    a=${f%/*}
+    while [ -n "$a" ] && [ ! -d "$a" ]; do a=${a%/*}; done
+    if [ -x "${a:-/}" ]; then
+      echo "regauth-file $i missing"
+    else
+      echo "regauth-file $i error permission denied (cannot search ${a:-/})"
+    fi
   elif [ ! -f "$f" ]; then
     echo "regauth-file $i error not a regular file"
-  elif b=$(base64 -w0 < "$f" 2>&1) && m=$(stat -L -c '%a %u' -- "$f" 2>&1); then
-    printf 'regauth-file %s present %s\n%s\n' "$i" "$m" "$b"
+  elif [ ! -r "$f" ]; then
+    echo "regauth-file $i error permission denied"
+  elif ! m=$(stat -L -c '%a %u' -- "$f" 2>/dev/null); then
+    echo "regauth-file $i error cannot stat"
+  elif ! b=$(base64 -w0 < "$f" 2>/dev/null); then
+    echo "regauth-file $i error read error"
   else
-    printf 'regauth-file %s error %s\n' "$i" "$(printf '%s' "$b$m" | tr '\n' ' ')"
+    printf 'regauth-file %s present %s\n%s\n' "$i" "$m" "$b"
   fi
   i=$((i+1))
 done
@@ -310,6 +323,10 @@ pub fn write_files(
 }
 
 /// Runs a shell command (a restart), as the become user if set; output is bounded.
+///
+/// A command that prints nothing for longer than the session's timeout
+/// (`ConnectOptions::timeout`) ends with `SshError::Transport` (timed out): give slow
+/// restarts a timeout that fits them.
 pub fn run(session: &Session, command: &str) -> Result<RunOutput, SshError> {
     let full = match session.become_user() {
         Some(user) => format!(
@@ -382,7 +399,7 @@ fn exec(session: &Session, command: &str, stdin: &[u8], limit: usize) -> Result<
     if truncated {
         return Err(SshError::Remote {
             host: session.host().to_string(),
-            op: "read",
+            op: "exec",
             message: format!("reply larger than {limit} bytes"),
         });
     }

@@ -12,14 +12,18 @@ use std::time::Duration;
 
 /// Which key exchange to offer first.
 ///
-/// Measured on this project's 2-core lab (OpenSSH 9.2 on loopback, vendored
-/// libssh2 1.11, `benches/ssh_handshake.sh`): the connect+handshake+auth of one
-/// session costs about the same with `Curve25519First` and `LibraryDefault`, because
-/// libssh2 already lists curve25519 first and OpenSSH 9.2 offers no post-quantum kex
-/// that libssh2 knows. We still pin it so a libssh2 upgrade that puts ML-KEM first
-/// (several times the CPU per handshake, see the README's benchmark table) does not
-/// silently slow down 50-host runs; `ecdh-sha2-nistp256` and
-/// `diffie-hellman-group14-sha256` measured slower (figures in the README).
+/// Measured (`REGAUTH_BENCH_ROUNDS=5 cargo bench --bench ssh_handshake`, OpenSSH 9.2
+/// sshd on loopback, vendored libssh2 1.11, 2 cores shared with other builds, so
+/// ±20 %): one session (TCP + kex + host-key check + auth) costs 30–40 ms whether
+/// curve25519 is pinned first or libssh2's default is used, because libssh2's
+/// default order already starts with `curve25519-sha256` and it has no post-quantum
+/// kex. 50 hosts in parallel, each connect + read (1 exec) + write (1 exec):
+/// medians 1.2 s curve25519-first, 1.2 s libssh2 default, 1.2 s
+/// `ecdh-sha2-nistp256`, 1.4 s `diffie-hellman-group14-sha256`; the floor of 50
+/// parallel `ssh host true` is 1.2 s with curve25519 and 4.8 s with OpenSSH's
+/// default sntrup761x25519. Pinning curve25519 costs nothing today and keeps a
+/// future libssh2 that lists a post-quantum kex first from silently changing the
+/// cost per host.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum KexPreference {
     /// `curve25519-sha256` first, then libssh2's own order.
@@ -290,45 +294,70 @@ fn check_host_key(
     }
 }
 
-/// `ansible_ssh_private_key_file` if set (only that), else the agent's keys, else
-/// `~/.ssh/id_ed25519` and `~/.ssh/id_rsa`, as SPEC.md orders them.
+/// One way of proving who we are, in the order [`auth_plan`] gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AuthSource {
+    /// A private key file (no passphrase: there is nobody to ask).
+    KeyFile(PathBuf),
+    /// Every identity the ssh-agent at `$SSH_AUTH_SOCK` holds.
+    Agent,
+}
+
+/// `ansible_ssh_private_key_file` if set (only that), else the agent's keys if an
+/// agent is there, then whichever of `~/.ssh/id_ed25519` and `~/.ssh/id_rsa` exist —
+/// SPEC.md's order.
+fn auth_plan(
+    key_file: Option<&Path>,
+    agent: bool,
+    ssh_dir: &Path,
+    exists: impl Fn(&Path) -> bool,
+) -> Vec<AuthSource> {
+    if let Some(path) = key_file {
+        return vec![AuthSource::KeyFile(path.to_path_buf())];
+    }
+    let mut plan = Vec::new();
+    if agent {
+        plan.push(AuthSource::Agent);
+    }
+    for name in ["id_ed25519", "id_rsa"] {
+        let path = ssh_dir.join(name);
+        if exists(&path) {
+            plan.push(AuthSource::KeyFile(path));
+        }
+    }
+    plan
+}
+
 fn authenticate(
     ssh: &ssh2::Session,
     host: &str,
     user: &str,
     key_file: Option<&Path>,
 ) -> Result<(), SshError> {
+    let ssh_dir = home_dir().join(".ssh");
+    let agent = std::env::var_os("SSH_AUTH_SOCK").is_some_and(|s| !s.is_empty());
+    let plan = auth_plan(key_file, agent, &ssh_dir, |p| p.exists());
     let mut tried: Vec<String> = Vec::new();
-    let try_file = |path: &Path, tried: &mut Vec<String>| -> bool {
-        match ssh.userauth_pubkey_file(user, None, path, None) {
-            Ok(()) => true,
-            Err(e) => {
-                tried.push(format!("{}: {}", path.display(), e.message()));
-                false
-            }
-        }
-    };
-    if let Some(path) = key_file {
-        if try_file(path, &mut tried) {
+    for source in &plan {
+        let ok = match source {
+            AuthSource::Agent => try_agent(ssh, user, &mut tried),
+            AuthSource::KeyFile(path) => match ssh.userauth_pubkey_file(user, None, path, None) {
+                Ok(()) => true,
+                Err(e) => {
+                    tried.push(format!("{}: {}", path.display(), e.message()));
+                    false
+                }
+            },
+        };
+        if ok {
             return Ok(());
         }
-    } else {
-        if std::env::var_os("SSH_AUTH_SOCK").is_some() && try_agent(ssh, user, &mut tried) {
-            return Ok(());
-        }
-        let ssh_dir = home_dir().join(".ssh");
-        for name in ["id_ed25519", "id_rsa"] {
-            let path = ssh_dir.join(name);
-            if path.exists() && try_file(&path, &mut tried) {
-                return Ok(());
-            }
-        }
-        if tried.is_empty() {
-            tried.push(format!(
-                "no key: no ssh-agent and no {}/id_ed25519 or id_rsa",
-                ssh_dir.display()
-            ));
-        }
+    }
+    if plan.is_empty() {
+        tried.push(format!(
+            "no key: no ssh-agent and no {}/id_ed25519 or id_rsa",
+            ssh_dir.display()
+        ));
     }
     Err(SshError::Auth {
         host: host.to_string(),
@@ -418,6 +447,31 @@ mod tests {
     fn rsa_on_file_means_sha2_signatures_first() {
         assert_eq!(hostkey_methods("ssh-rsa")[0], "rsa-sha2-512");
         assert!(hostkey_methods("sk-ssh-ed25519@openssh.com").is_empty());
+    }
+
+    #[test]
+    fn auth_order_follows_the_spec() {
+        let dir = Path::new("/home/u/.ssh");
+        let all = |_: &Path| true;
+        let explicit = Path::new("/keys/node");
+        assert_eq!(
+            auth_plan(Some(explicit), true, dir, all),
+            vec![AuthSource::KeyFile(explicit.into())]
+        );
+        assert_eq!(
+            auth_plan(None, true, dir, all),
+            vec![
+                AuthSource::Agent,
+                AuthSource::KeyFile(dir.join("id_ed25519")),
+                AuthSource::KeyFile(dir.join("id_rsa")),
+            ]
+        );
+        let only_rsa = |p: &Path| p.ends_with("id_rsa");
+        assert_eq!(
+            auth_plan(None, false, dir, only_rsa),
+            vec![AuthSource::KeyFile(dir.join("id_rsa"))]
+        );
+        assert!(auth_plan(None, false, dir, |_| false).is_empty());
     }
 
     #[test]

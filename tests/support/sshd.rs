@@ -8,7 +8,10 @@
 //! let target = node.target();                 // SshTarget as root with the lab key
 //! let opts = lab.connect_options();           // lab known_hosts, short timeouts
 //! let path = node.path("runtime/config.json"); // a file under the node's own root
+//! let line = node.inventory_line("node1");    // INI host line with its own dirs
 //! ```
+//! `lab.user(true)` adds a throwaway user with passwordless sudo (become tests);
+//! `.plain_root()` logs in as a uid-0 alias with `/bin/sh` (timings).
 #![allow(dead_code)]
 
 use regauth::model::SshTarget;
@@ -277,6 +280,29 @@ impl Node {
     /// An absolute path under this node's own root (`openshift_data_dir`-style).
     pub fn path(&self, rel: &str) -> String {
         self.dir.join("root").join(rel).display().to_string()
+    }
+
+    /// This node's `openshift_data_dir`: `<node>/root/var/lib/origin`.
+    pub fn data_dir(&self) -> String {
+        self.path("var/lib/origin")
+    }
+
+    /// This node's `regauth_runtime_auth_dir`: `<node>/root/root/.docker`.
+    pub fn runtime_auth_dir(&self) -> String {
+        self.path("root/.docker")
+    }
+
+    /// An INI inventory host line reaching this node as `name`, with its own dirs.
+    pub fn inventory_line(&self, name: &str) -> String {
+        format!(
+            "{name} ansible_host=127.0.0.1 ansible_port={} ansible_user={} \
+             ansible_ssh_private_key_file={} openshift_data_dir={} regauth_runtime_auth_dir={}",
+            self.port,
+            self.login,
+            self.client_key.display(),
+            self.data_dir(),
+            self.runtime_auth_dir()
+        )
     }
 
     /// This node's known_hosts line.
