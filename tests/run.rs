@@ -340,11 +340,17 @@ fn sigint_exits_99_and_leaves_every_file_whole() {
     // Slow restarts, one node at a time, so the interrupt lands mid-run.
     let text_inv = std::fs::read_to_string(&inv)
         .unwrap()
-        .replace("regauth_node_restart_command='echo node >>", "regauth_node_restart_command='sleep 1; echo node >>")
-        .replace("openshift_restart_nodes_serial=2", "openshift_restart_nodes_serial=1");
+        .replace(
+            "regauth_node_restart_command='echo node >>",
+            "regauth_node_restart_command='sleep 1; echo node >>",
+        )
+        .replace(
+            "openshift_restart_nodes_serial=2",
+            "openshift_restart_nodes_serial=1",
+        );
     std::fs::write(&inv, text_inv).unwrap();
     let pb = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/registry_auth.yml");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("regauth"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("regauth"))
         .current_dir(w.dir.path())
         .arg("run")
         .arg(pb)
@@ -361,7 +367,8 @@ fn sigint_exits_99_and_leaves_every_file_whole() {
         .unwrap();
     // Wait until the first restart has begun, then interrupt.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while w.restarts(0) + w.restarts(1) + w.restarts(2) == 0 && std::time::Instant::now() < deadline {
+    while w.restarts(0) + w.restarts(1) + w.restarts(2) == 0 && std::time::Instant::now() < deadline
+    {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     unsafe {
@@ -370,7 +377,10 @@ fn sigint_exits_99_and_leaves_every_file_whole() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(99), "{}", text(&out));
     let total = w.restarts(0) + w.restarts(1) + w.restarts(2);
-    assert!(total < 4, "the run went on after the interrupt: {total} restarts");
+    assert!(
+        total < 4,
+        "the run went on after the interrupt: {total} restarts"
+    );
     for i in 0..3 {
         for rel in ["docker/config.json", "origin/.docker/config.json"] {
             if let Some(bytes) = w.file(i, rel) {
@@ -381,7 +391,10 @@ fn sigint_exits_99_and_leaves_every_file_whole() {
         if dir.exists() {
             for e in std::fs::read_dir(dir).unwrap() {
                 let name = e.unwrap().file_name().to_string_lossy().into_owned();
-                assert!(!name.contains(".tmp") && !name.starts_with(".regauth"), "temp file left: {name}");
+                assert!(
+                    !name.contains(".tmp") && !name.starts_with(".regauth"),
+                    "temp file left: {name}"
+                );
             }
         }
     }
