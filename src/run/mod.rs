@@ -111,6 +111,7 @@ pub fn run(settings: &RunSettings, out: &Output) -> Result<Exit, Failure> {
         report: Vec::new(),
         aborted: false,
         check: settings.check,
+        bar: None,
     };
     let check = if settings.check { " (check mode)" } else { "" };
     engine.banner(&format!("PLAY [{}]{check}", book.name));
@@ -148,6 +149,8 @@ struct Engine<'a> {
     aborted: bool,
     /// Check mode for the step being run (`--check`, or the step's `check_mode`).
     check: bool,
+    /// The current step's progress bar (terminals only; piped output gets the lines alone).
+    bar: Option<indicatif::ProgressBar>,
 }
 
 /// One host's outcome of a step.
@@ -173,6 +176,7 @@ impl<'a> Engine<'a> {
     fn step(&mut self, step: &Step) {
         self.check = step.check_mode.unwrap_or(self.s.check);
         self.banner(&format!("TASK [{}]", step.name));
+        self.bar = self.progress(step);
         let outcomes = match &step.action {
             Action::Validate { stop_on_failure } => self.validate(*stop_on_failure),
             Action::AuthFiles {
@@ -189,6 +193,9 @@ impl<'a> Engine<'a> {
             } => self.restart_nodes(*only_changed, serial, *wait_ready, *ready_timeout),
             Action::RestartMasters { only_changed } => self.restart_masters(*only_changed),
         };
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
         let mut results = Vec::new();
         for o in outcomes {
             self.recap.record(&o.host, o.status);
@@ -199,6 +206,29 @@ impl<'a> Engine<'a> {
             results.push(json!({"host": o.host, "status": o.status.word(), "message": o.message, "diff": o.diff}));
         }
         self.report.push(json!({"name": step.name, "action": step.action.kind(), "tags": step.tags, "check_mode": self.check, "results": results}));
+    }
+
+    /// A bar counting the hosts of a host step, on a terminal only.
+    fn progress(&self, step: &Step) -> Option<indicatif::ProgressBar> {
+        if !self.out.interactive() || !self.text() {
+            return None;
+        }
+        let group = match &step.action {
+            Action::AuthFiles { hosts, .. } => hosts.as_str(),
+            Action::RestartNodes { .. } => "nodes",
+            Action::RestartMasters { .. } => "masters",
+            _ => return None,
+        };
+        let n = self.hosts_of(group).len() as u64;
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(n),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("  {bar:30} {pos}/{len} hosts {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(bar)
     }
 
     fn print_outcome(&self, o: &Outcome) {
