@@ -140,6 +140,15 @@ fn install_then_idempotent_then_rotation_with_accurate_dry_run() {
     let w = World::new();
     let inv = w.inventory("alice", "first pa$$:word");
 
+    // node3 already holds another registry and a credential helper: both must stay.
+    let existing = w.ssh.nodes[2].path("docker/config.json");
+    std::fs::create_dir_all(Path::new(&existing).parent().unwrap()).unwrap();
+    std::fs::write(
+        &existing,
+        br#"{"auths":{"quay.io":{"auth":"cXVheTp4"}},"credHelpers":{"gcr.io":"gcloud"}}"#,
+    )
+    .unwrap();
+
     // Install: every file written, every node restarted once, the secret created.
     let o = w.run("install.yml", &inv, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
