@@ -23,6 +23,19 @@ pub(crate) fn block_on<F: std::future::Future>(fut: F) -> F::Output {
         .block_on(fut)
 }
 
+/// Connects as kubectl does and picks the namespace by kubectl's rule: `-n`, else
+/// the kubeconfig context's.
+pub(crate) async fn connect_in(
+    kube: &crate::cluster::ConnectOptions,
+    namespace: Option<&str>,
+) -> Result<(kube::Client, String), crate::exit::Failure> {
+    let (client, _) = crate::cluster::connect(kube)
+        .await
+        .map_err(crate::exit::Failure::from_err)?;
+    let ns = namespace.map_or_else(|| client.default_namespace().to_string(), str::to_string);
+    Ok((client, ns))
+}
+
 /// Prints what happened to one object, as kubectl does (`secret/x created`), or as JSON.
 pub(crate) fn report_change(
     out: &Output,

@@ -158,14 +158,7 @@ pub fn run(
     }
     let dry = settings.mode == ApplyMode::Server;
     super::block_on(async {
-        let (client, _) = crate::cluster::connect(&settings.kube)
-            .await
-            .map_err(Failure::from_err)?;
-        // kubectl's rule: -n, else the context's namespace.
-        let ns = settings
-            .namespace
-            .clone()
-            .unwrap_or_else(|| client.default_namespace().to_string());
+        let (client, ns) = super::connect_in(&settings.kube, settings.namespace.as_deref()).await?;
         let spec = manifest.to_spec(&ns);
         let (change, diff) = crate::cluster::ensure_secret(&client, &spec, dry)
             .await
@@ -221,13 +214,7 @@ pub struct LinkSettings {
 /// Runs `regauth secret link`.
 pub fn link(settings: &LinkSettings, out: &Output) -> Result<Exit, Failure> {
     super::block_on(async {
-        let (client, _) = crate::cluster::connect(&settings.kube)
-            .await
-            .map_err(Failure::from_err)?;
-        let ns = settings
-            .namespace
-            .clone()
-            .unwrap_or_else(|| client.default_namespace().to_string());
+        let (client, ns) = super::connect_in(&settings.kube, settings.namespace.as_deref()).await?;
         let change = crate::cluster::link_secret(
             &client,
             &ns,
