@@ -285,6 +285,15 @@ pub struct LoginCmd {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]
     pub tls_verify: bool,
+    /// Seconds one check attempt may take (as validate).
+    #[arg(long, value_name = "S", default_value_t = 60.0, value_parser = positive_seconds)]
+    pub timeout: f64,
+    /// Further check attempts after a transient failure (unreachable, timeout, 5xx, 429).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+    /// Seconds between check attempts, unless the registry sends Retry-After.
+    #[arg(long, value_name = "S", default_value_t = 5.0, value_parser = non_negative_seconds)]
+    pub retry_delay: f64,
 }
 
 /// `regauth secret …`.

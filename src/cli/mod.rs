@@ -93,7 +93,8 @@ fn dispatch(
         }
         Command::Run(c) => commands::run(&run_settings(c, global)?, out),
         Command::Login(cmd) => {
-            crate::commands::login::run(&login_settings(cmd), out, &mut std::io::stdin().lock())
+            let settings = login_settings(cmd, global);
+            crate::commands::login::run(&settings, out, &mut std::io::stdin().lock())
         }
         Command::Secret(SecretCmd::Create(cmd)) => commands::secret::run(
             &secret_create_settings(cmd, global),
@@ -162,7 +163,7 @@ fn dispatch(
     }
 }
 
-fn login_settings(cmd: LoginCmd) -> crate::commands::login::LoginSettings {
+fn login_settings(cmd: LoginCmd, global: &GlobalArgs) -> crate::commands::login::LoginSettings {
     use crate::commands::login::{LoginSettings, PasswordSource};
     LoginSettings {
         registry: cmd.registry,
@@ -175,6 +176,10 @@ fn login_settings(cmd: LoginCmd) -> crate::commands::login::LoginSettings {
         },
         skip_check: cmd.skip_check,
         tls_verify: cmd.tls_verify,
+        certs_dir: global.certs_dir.clone(),
+        timeout: std::time::Duration::from_secs_f64(cmd.timeout),
+        retries: cmd.retries,
+        retry_delay: std::time::Duration::from_secs_f64(cmd.retry_delay),
     }
 }
 
