@@ -105,6 +105,10 @@ fn dispatch(
             &commands::secret::RenderSettings {
                 load: load_options(&cmd.inv),
                 namespace: cmd.namespace,
+                auth_host: commands::secret::AuthHostLookup {
+                    include: cmd.include_auth_host,
+                    certs_dir: global.certs_dir.clone(),
+                },
             },
             out,
         ),
@@ -210,6 +214,10 @@ fn secret_create_settings(
         format: match global.output {
             OutputFormat::Json => ManifestFormat::Json,
             OutputFormat::Text | OutputFormat::Yaml => ManifestFormat::Yaml,
+        },
+        auth_host: commands::secret::AuthHostLookup {
+            include: cmd.include_auth_host,
+            certs_dir: global.certs_dir.clone(),
         },
     }
 }
