@@ -593,3 +593,106 @@ fn secrets_never_printed() {
         }
     }
 }
+
+// ---- login_check itself, against fixture servers: what is asked, and where ----
+
+use regauth::registry::{CheckOptions, Reason, login_check};
+use secrecy::SecretString;
+use std::sync::{Arc, Mutex};
+use support::https::Reply;
+use support::{LOOPBACK, LOOPBACK2, Silent};
+
+fn opts(lab: &Lab) -> CheckOptions {
+    CheckOptions {
+        trust: lab.trust(),
+        timeout: std::time::Duration::from_secs(20),
+        retries: 0,
+        retry_delay: std::time::Duration::ZERO,
+        ..CheckOptions::default()
+    }
+}
+
+/// The token request is containers/image's CheckAuth one: account and service, no
+/// scope; then `/v2/` with the token.
+#[tokio::test]
+async fn token_is_asked_without_scope_then_used_on_v2() {
+    let lab = Lab::new();
+    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let a = asked.clone();
+    let realm = lab.serve(LOOPBACK2, move |req| {
+        a.lock().unwrap().push(req.target.clone());
+        Reply::json(200, serde_json::json!({"token": "tok-123"}))
+    });
+    let realm_url = format!("https://{}/token", realm.host());
+    let reg = lab.serve(LOOPBACK, move |req| match req.header("authorization") {
+        Some("Bearer tok-123") => Reply::json(200, serde_json::json!({})),
+        _ => Reply::json(401, serde_json::json!({})).header(
+            "WWW-Authenticate",
+            &format!(r#"Bearer realm="{realm_url}",service="reg.svc""#),
+        ),
+    });
+    let pw = SecretString::from("pw".to_string());
+    let v = login_check(&reg.host(), "alice", &pw, true, &opts(&lab)).await;
+    assert_eq!(v.reason, Reason::Ok, "{}", v.message);
+    assert_eq!(
+        *asked.lock().unwrap(),
+        ["/token?account=alice&service=reg.svc"]
+    );
+}
+
+#[tokio::test]
+async fn open_registry_needs_no_login() {
+    let lab = Lab::new();
+    let reg = lab.serve(LOOPBACK, |_| Reply::json(200, serde_json::json!({})));
+    let pw = SecretString::from("pw".to_string());
+    let v = login_check(&reg.host(), "alice", &pw, true, &opts(&lab)).await;
+    assert_eq!(v.reason, Reason::Ok);
+    assert!(v.message.contains("without a login"), "{}", v.message);
+}
+
+#[tokio::test]
+async fn login_sends_no_password_to_a_plain_http_realm_on_another_host() {
+    let lab = Lab::new();
+    let trap = Silent::start_on(LOOPBACK2);
+    let realm = format!("http://{}/token", trap.host);
+    let reg = lab.serve(LOOPBACK, move |_| {
+        Reply::json(401, serde_json::json!({})).header(
+            "WWW-Authenticate",
+            &format!(r#"Bearer realm="{realm}",service="s""#),
+        )
+    });
+    let pw = SecretString::from("pw".to_string());
+    let v = login_check(&reg.host(), "alice", &pw, true, &opts(&lab)).await;
+    assert_eq!(v.reason, Reason::RegistryError);
+    assert!(
+        v.message.contains("plain HTTP on another host"),
+        "{}",
+        v.message
+    );
+    assert_eq!(trap.connections(), 0);
+}
+
+#[tokio::test]
+async fn auth_host_names_the_realm_only_when_elsewhere() {
+    let lab = Lab::new();
+    let tokens = lab.token_service(&[("alice", "pw", &["*"])], false);
+    let token_reg = lab.registry().token(&tokens).start();
+    let basic = lab.registry().user("alice", "pw").start();
+    let o = opts(&lab);
+    assert_eq!(
+        regauth::registry::auth_host(&token_reg.host, true, &o)
+            .await
+            .unwrap(),
+        Some(tokens.server.host())
+    );
+    assert_eq!(
+        regauth::registry::auth_host(&basic.host, true, &o)
+            .await
+            .unwrap(),
+        None
+    );
+    let v = regauth::registry::auth_host(&closed_port(), true, &o)
+        .await
+        .unwrap_err();
+    assert_eq!(v.reason, Reason::Unreachable);
+}
