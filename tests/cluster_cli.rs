@@ -279,3 +279,139 @@ fn link_grant_and_pull_secret_append() {
         B64.encode("bob:hunter2")
     );
 }
+
+// ---- --include-auth-host: the token service's host gets the same entry ----
+
+use support::{Lab, closed_port};
+
+/// The `.dockerconfigjson` of each document of a rendered YAML stream, by secret name.
+fn rendered_payloads(stream: &str) -> std::collections::BTreeMap<String, Value> {
+    stream
+        .split("---\n")
+        .map(|doc| {
+            let field = |key: &str| {
+                doc.lines()
+                    .find_map(|l| l.trim_start().strip_prefix(key))
+                    .unwrap()
+                    .trim()
+                    .to_string()
+            };
+            let payload = B64.decode(field(".dockerconfigjson:")).unwrap();
+            (field("name:"), serde_json::from_slice(&payload).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn include_auth_host_adds_the_token_host() {
+    let lab = Lab::new();
+    let tokens = lab.token_service(&[("alice", "alice-pw", &["*"])], false);
+    let token_reg = lab.registry().token(&tokens).start();
+    let basic = lab.registry().user("bob", "bob-pw").start();
+    let realm_host = tokens.server.host();
+    let inv = lab.dir.path().join("hosts");
+    let write_inv = |oreg: &str, extra: &str| {
+        std::fs::write(
+            &inv,
+            format!(
+                "[OSEv3:children]\nmasters\n[masters]\nm1\n[OSEv3:vars]\n\
+oreg_url={oreg}/openshift3/ose-${{component}}:${{version}}\n\
+oreg_auth_user=alice\noreg_auth_password=alice-pw\n\
+openshift_additional_registry_credentials=[{{'host':'{extra}','user':'bob','password':'bob-pw'}}]\n"
+            ),
+        )
+        .unwrap();
+    };
+    let render = |extra: &[&str]| {
+        let mut c = Command::cargo_bin("regauth").unwrap();
+        c.arg("--certs-dir")
+            .arg(lab.certs_dir())
+            .args(["secret", "render", "-i"])
+            .arg(&inv)
+            .args(extra);
+        c
+    };
+    let entry = |user: &str, pw: &str| {
+        json!({"username": user, "password": pw, "email": "openshift@openshift.com",
+               "auth": B64.encode(format!("{user}:{pw}"))})
+    };
+
+    write_inv(&token_reg.host, &basic.host);
+    let out = render(&["--include-auth-host"]).assert().success();
+    let secrets = rendered_payloads(&String::from_utf8_lossy(&out.get_output().stdout));
+    // The token registry's secret holds both hosts, same credentials; Basic needs none.
+    assert_eq!(
+        secrets["imagestreamsecret"],
+        json!({"auths": {&token_reg.host: entry("alice", "alice-pw"),
+                         &realm_host: entry("alice", "alice-pw")}})
+    );
+    let basic_secret = secrets
+        .iter()
+        .find(|(name, _)| name.starts_with("o-a-"))
+        .unwrap()
+        .1;
+    assert_eq!(
+        *basic_secret,
+        json!({"auths": {&basic.host: entry("bob", "bob-pw")}})
+    );
+
+    // Without the flag nothing changes, and nothing is asked: dead registries render.
+    write_inv(&closed_port(), &closed_port());
+    let out = render(&[]).assert().success();
+    let secrets = rendered_payloads(&String::from_utf8_lossy(&out.get_output().stdout));
+    assert_eq!(
+        secrets["imagestreamsecret"]["auths"]
+            .as_object()
+            .unwrap()
+            .len(),
+        1
+    );
+    // With it, a registry that cannot be asked fails the render, saying what to do.
+    // (connection refused is retried as validate does: 3 more tries 5 s apart)
+    let out = render(&["--include-auth-host"]).assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        err.contains("connection refused") && err.contains("drop --include-auth-host"),
+        "{err}"
+    );
+
+    // secret create: the same, for --docker-server.
+    let srv = ApiServer::start();
+    let kc = srv.kubeconfig(lab.dir.path(), &srv.token);
+    let server = format!("--docker-server={}", token_reg.host);
+    regauth(&kc)
+        .arg("--certs-dir")
+        .arg(lab.certs_dir())
+        .args(["secret", "create", "pull", "-n", "openshift", &server])
+        .args([
+            "--docker-username=alice",
+            "--password-stdin",
+            "--include-auth-host",
+        ])
+        .write_stdin("alice-pw\n")
+        .assert()
+        .success();
+    let obj = srv
+        .state()
+        .get("secrets", "openshift", "pull")
+        .unwrap()
+        .clone();
+    let kubectl_entry = |user: &str, pw: &str| json!({"username": user, "password": pw, "auth": B64.encode(format!("{user}:{pw}"))});
+    assert_eq!(
+        decode(&obj, ".dockerconfigjson"),
+        json!({"auths": {&token_reg.host: kubectl_entry("alice", "alice-pw"),
+                         &realm_host: kubectl_entry("alice", "alice-pw")}})
+    );
+    // A file is taken verbatim: the flag does not apply to it.
+    regauth(&kc)
+        .args([
+            "secret",
+            "create",
+            "x",
+            "--include-auth-host",
+            "--from-file",
+        ])
+        .arg(&inv)
+        .assert()
+        .code(5);
+}

@@ -285,6 +285,15 @@ pub struct LoginCmd {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]
     pub tls_verify: bool,
+    /// Seconds one check attempt may take (as validate).
+    #[arg(long, value_name = "S", default_value_t = 60.0, value_parser = positive_seconds)]
+    pub timeout: f64,
+    /// Further check attempts after a transient failure (unreachable, timeout, 5xx, 429).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+    /// Seconds between check attempts, unless the registry sends Retry-After.
+    #[arg(long, value_name = "S", default_value_t = 5.0, value_parser = non_negative_seconds)]
+    pub retry_delay: f64,
 }
 
 /// `regauth secret …`.
@@ -310,6 +319,11 @@ pub struct SecretRenderCmd {
     /// Namespace of the secrets (the installer uses openshift).
     #[arg(long, short = 'n', value_name = "NS", default_value = "openshift")]
     pub namespace: String,
+    /// Also give each secret an entry, with the same credentials, for the host the
+    /// registry's token service lives on when that is another host (e.g.
+    /// sso.redhat.com); asks each registry's /v2/ (without credentials) to learn it.
+    #[arg(long)]
+    pub include_auth_host: bool,
 }
 
 /// What a linked secret is for.
@@ -376,6 +390,11 @@ pub struct SecretCreateCmd {
     /// E-mail recorded in the entry, as kubectl's --docker-email.
     #[arg(long, value_name = "EMAIL")]
     pub docker_email: Option<String>,
+    /// Also add an entry, with the same credentials, for the host --docker-server's
+    /// token service lives on when that is another host (asks the server's /v2/,
+    /// without credentials, to learn it).
+    #[arg(long, conflicts_with = "from_file")]
+    pub include_auth_host: bool,
     /// client: only print the manifest; server: let the API server validate it without
     /// persisting; none (default): apply it.
     #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, default_missing_value = "client", default_value = "none")]

@@ -93,7 +93,8 @@ fn dispatch(
         }
         Command::Run(c) => commands::run(&run_settings(c, global)?, out),
         Command::Login(cmd) => {
-            crate::commands::login::run(&login_settings(cmd), out, &mut std::io::stdin().lock())
+            let settings = login_settings(cmd, global);
+            crate::commands::login::run(&settings, out, &mut std::io::stdin().lock())
         }
         Command::Secret(SecretCmd::Create(cmd)) => commands::secret::run(
             &secret_create_settings(cmd, global),
@@ -104,6 +105,10 @@ fn dispatch(
             &commands::secret::RenderSettings {
                 load: load_options(&cmd.inv),
                 namespace: cmd.namespace,
+                auth_host: commands::secret::AuthHostLookup {
+                    include: cmd.include_auth_host,
+                    certs_dir: global.certs_dir.clone(),
+                },
             },
             out,
         ),
@@ -162,7 +167,7 @@ fn dispatch(
     }
 }
 
-fn login_settings(cmd: LoginCmd) -> crate::commands::login::LoginSettings {
+fn login_settings(cmd: LoginCmd, global: &GlobalArgs) -> crate::commands::login::LoginSettings {
     use crate::commands::login::{LoginSettings, PasswordSource};
     LoginSettings {
         registry: cmd.registry,
@@ -175,6 +180,10 @@ fn login_settings(cmd: LoginCmd) -> crate::commands::login::LoginSettings {
         },
         skip_check: cmd.skip_check,
         tls_verify: cmd.tls_verify,
+        certs_dir: global.certs_dir.clone(),
+        timeout: std::time::Duration::from_secs_f64(cmd.timeout),
+        retries: cmd.retries,
+        retry_delay: std::time::Duration::from_secs_f64(cmd.retry_delay),
     }
 }
 
@@ -205,6 +214,10 @@ fn secret_create_settings(
         format: match global.output {
             OutputFormat::Json => ManifestFormat::Json,
             OutputFormat::Text | OutputFormat::Yaml => ManifestFormat::Yaml,
+        },
+        auth_host: commands::secret::AuthHostLookup {
+            include: cmd.include_auth_host,
+            certs_dir: global.certs_dir.clone(),
         },
     }
 }

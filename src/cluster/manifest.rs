@@ -71,15 +71,26 @@ struct KubectlEntry<'a> {
 /// server (kept verbatim as the key, as kubectl does; its default is
 /// `https://index.docker.io/v1/`).
 pub fn dockerconfigjson_payload(server: &str, credential: &Credential) -> SecretSlice<u8> {
-    let auth = credential.auth_field();
-    let entry = KubectlEntry {
-        username: credential.username(),
-        password: credential.password().expose_secret(),
-        email: credential.email().unwrap_or(""),
-        auth: &auth,
-    };
+    dockerconfigjson_payload_multi(&[(server, credential)])
+}
+
+/// Like [`dockerconfigjson_payload`] with several servers in one `auths`, keys sorted
+/// as Go's `json.Marshal` sorts a map; a server given twice keeps its last entry.
+pub fn dockerconfigjson_payload_multi(entries: &[(&str, &Credential)]) -> SecretSlice<u8> {
+    // The entries borrow their `auth` strings, so those live outside the map.
+    let auth_fields: Vec<String> = entries.iter().map(|(_, c)| c.auth_field()).collect();
     let mut auths = BTreeMap::new();
-    auths.insert(server, entry);
+    for ((server, credential), auth) in entries.iter().zip(&auth_fields) {
+        auths.insert(
+            *server,
+            KubectlEntry {
+                username: credential.username(),
+                password: credential.password().expose_secret(),
+                email: credential.email().unwrap_or(""),
+                auth,
+            },
+        );
+    }
     let mut doc = BTreeMap::new();
     doc.insert("auths", auths);
     let json = serde_json::to_string(&doc).expect("serialising strings cannot fail");
@@ -116,11 +127,21 @@ impl SecretManifest {
         server: &str,
         credential: &Credential,
     ) -> Self {
+        Self::docker_registry_multi(name, namespace, &[(server, credential)])
+    }
+
+    /// A `kubernetes.io/dockerconfigjson` secret with an entry per server (a registry
+    /// and the host its token service lives on, for `--include-auth-host`).
+    pub fn docker_registry_multi(
+        name: &str,
+        namespace: Option<&str>,
+        entries: &[(&str, &Credential)],
+    ) -> Self {
         SecretManifest {
             name: name.to_string(),
             namespace: namespace.map(str::to_string),
             secret_type: SecretType::DockerConfigJson,
-            payload: dockerconfigjson_payload(server, credential),
+            payload: dockerconfigjson_payload_multi(entries),
         }
     }
 
@@ -321,6 +342,17 @@ pub fn installer_secrets(
     registries: &[crate::model::RegistryCredential],
     namespace: &str,
 ) -> Result<Vec<SecretManifest>, crate::authfile::AuthFileError> {
+    installer_secrets_with_auth_hosts(registries, namespace, &BTreeMap::new())
+}
+
+/// Like [`installer_secrets`]; a registry host found in `auth_hosts` (registry host →
+/// its token service's `HOST[:PORT]`) also gets an entry for that host, with the
+/// same credentials, in the same `.dockerconfigjson`.
+pub fn installer_secrets_with_auth_hosts(
+    registries: &[crate::model::RegistryCredential],
+    namespace: &str,
+    auth_hosts: &BTreeMap<String, String>,
+) -> Result<Vec<SecretManifest>, crate::authfile::AuthFileError> {
     let mut out: Vec<SecretManifest> = Vec::new();
     for cred in registries {
         let c = Credential::new(
@@ -328,11 +360,14 @@ pub fn installer_secrets(
             cred.password.clone(),
             Some(INSTALLER_EMAIL.to_string()),
         )?;
-        let m = SecretManifest::docker_registry(
+        let mut entries = vec![(cred.host.as_str(), &c)];
+        if let Some(auth) = auth_hosts.get(&cred.host) {
+            entries.push((auth.as_str(), &c));
+        }
+        let m = SecretManifest::docker_registry_multi(
             &installer_secret_name(cred),
             Some(namespace),
-            &cred.host,
-            &c,
+            &entries,
         );
         match out.iter_mut().find(|x| x.name == m.name) {
             Some(slot) => *slot = m,
@@ -372,5 +407,29 @@ mod installer_tests {
         );
         let ms = installer_secrets(&[mk("r1", "a[0]"), mk("r1", "a[1]")], "openshift").unwrap();
         assert_eq!(ms.len(), 1);
+    }
+
+    #[test]
+    fn auth_host_gets_the_same_entry() {
+        let cred = crate::model::RegistryCredential {
+            host: "registry.redhat.io".into(),
+            user: "u".into(),
+            password: SecretString::from("p"),
+            test_login: true,
+            test_image: "i".into(),
+            tls_verify: true,
+            source: "oreg_auth_user".into(),
+        };
+        let hosts = BTreeMap::from([(
+            "registry.redhat.io".to_string(),
+            "sso.redhat.com".to_string(),
+        )]);
+        let ms = installer_secrets_with_auth_hosts(&[cred], "openshift", &hosts).unwrap();
+        let entry =
+            r#"{"username":"u","password":"p","email":"openshift@openshift.com","auth":"dTpw"}"#;
+        assert_eq!(
+            std::str::from_utf8(ms[0].payload().expose_secret()).unwrap(),
+            format!(r#"{{"auths":{{"registry.redhat.io":{entry},"sso.redhat.com":{entry}}}}}"#)
+        );
     }
 }

@@ -5,10 +5,12 @@
 use crate::authfile::{self, AuthFileError, Credential, RegistryKey};
 use crate::exit::{Exit, Failure, HasExit};
 use crate::output::{Format, Output};
+use crate::registry::{CheckOptions, Reason, Trust};
 use secrecy::SecretString;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where the password comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +36,14 @@ pub struct LoginSettings {
     pub skip_check: bool,
     /// `--tls-verify` for the check.
     pub tls_verify: bool,
+    /// `--certs-dir` instead of /etc/containers/certs.d and /etc/docker/certs.d.
+    pub certs_dir: Option<PathBuf>,
+    /// Limit per check attempt (`--timeout`).
+    pub timeout: Duration,
+    /// Further attempts after a transient failure (`--retries`).
+    pub retries: u32,
+    /// Pause between attempts (`--retry-delay`).
+    pub retry_delay: Duration,
 }
 
 /// Why a login failed.
@@ -70,12 +80,16 @@ pub enum LoginError {
     /// `$XDG_RUNTIME_DIR` names a directory that does not exist (podman refuses too).
     #[error("{0:?} set by $XDG_RUNTIME_DIR does not exist; create it, unset it or pass --to")]
     MissingRuntimeDir(PathBuf),
-    /// The registry check is not available in this build.
-    #[error(
-        "checking credentials against {0} is not available yet; rerun with --skip-check \
-         to write the auth file without checking"
-    )]
-    CheckUnavailable(String),
+    /// The registry refused the credential or could not be asked; nothing was written.
+    #[error("{message} ({reason}); nothing written to {file}")]
+    CheckFailed {
+        /// The verdict's reason (auth_failed, tls_error, unreachable, ...).
+        reason: Reason,
+        /// The verdict's sentence.
+        message: String,
+        /// The auth file that was not written.
+        file: String,
+    },
     /// Reading, merging or writing the auth file failed.
     #[error(transparent)]
     AuthFile(#[from] AuthFileError),
@@ -92,7 +106,7 @@ impl HasExit for LoginError {
             LoginError::AuthFile(e) => e.exit(),
             LoginError::Stdin(_)
             | LoginError::BasicFile { .. }
-            | LoginError::CheckUnavailable(_) => Exit::Failed,
+            | LoginError::CheckFailed { .. } => Exit::Failed,
         }
     }
 }
@@ -167,14 +181,38 @@ pub fn read_credential(
     Ok(Credential::new(user, password, None)?)
 }
 
-/// Checks the credential against the registry (the repository path of `key`, if
-/// any, is the scope to ask for) before anything is written.
-///
-/// WIRING POINT: the registry client (src/registry/, built on the registry branch) is
-/// not merged yet, so for now this refuses and names `--skip-check`; after the merge
-/// its body becomes the client's check, mapping its failure reasons to LoginError.
-fn check(key: &RegistryKey, _credential: &Credential, _tls_verify: bool) -> Result<(), LoginError> {
-    Err(LoginError::CheckUnavailable(key.host().to_string()))
+/// Checks the credential against the registry of `key` as `podman login` does
+/// (authentication only: a repository path in the key is not a scope to ask for,
+/// podman's check ignores it too) before anything is written; returns what to tell.
+fn check(
+    key: &RegistryKey,
+    credential: &Credential,
+    settings: &LoginSettings,
+    file: &Path,
+) -> Result<String, LoginError> {
+    let opts = CheckOptions {
+        trust: Trust::new(settings.certs_dir.clone()),
+        timeout: settings.timeout,
+        retries: settings.retries,
+        retry_delay: settings.retry_delay,
+        ..CheckOptions::default()
+    };
+    let verdict = crate::commands::block_on(crate::registry::login_check(
+        key.host(),
+        credential.username(),
+        credential.password(),
+        settings.tls_verify,
+        &opts,
+    ));
+    if verdict.reason == Reason::Ok {
+        Ok(verdict.message)
+    } else {
+        Err(LoginError::CheckFailed {
+            reason: verdict.reason,
+            message: verdict.message,
+            file: file.display().to_string(),
+        })
+    }
 }
 
 /// Runs `regauth login`.
@@ -195,7 +233,8 @@ fn run_inner(
     };
     let credential = read_credential(settings, stdin)?;
     if !settings.skip_check {
-        check(&key, &credential, settings.tls_verify)?;
+        let said = check(&key, &credential, settings, &path)?;
+        out.status(&said);
     }
     let updated = authfile::update_file(&path, &key, &credential)?;
     for w in &updated.warnings {

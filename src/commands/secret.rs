@@ -1,11 +1,12 @@
 //! `regauth secret create|render|link`: registry-credential Secrets, printed
 //! (client dry run, render) or applied to a cluster (create, link).
 
-use crate::authfile::{AuthFileError, Credential};
+use crate::authfile::{AuthFileError, Credential, RegistryKey};
 use crate::cluster::manifest::{ManifestError, SecretManifest};
 use crate::exit::{Exit, Failure, HasExit};
 use crate::output::Output;
 use secrecy::SecretString;
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -49,6 +50,65 @@ pub struct SecretCreateSettings {
     pub kube: crate::cluster::ConnectOptions,
     /// Output format.
     pub format: ManifestFormat,
+    /// `--include-auth-host`: also an entry for the server's token-service host.
+    pub auth_host: AuthHostLookup,
+}
+
+/// `--include-auth-host` and how to ask the registries (`--certs-dir`).
+#[derive(Debug, Clone, Default)]
+pub struct AuthHostLookup {
+    /// Whether to add the token-service host's entry at all.
+    pub include: bool,
+    /// `--certs-dir` instead of /etc/containers/certs.d and /etc/docker/certs.d.
+    pub certs_dir: Option<PathBuf>,
+}
+
+/// Learns, for each `(registry host, tls_verify)`, the host its token service lives on
+/// when that is another host: registry host → `HOST[:PORT]` of the realm. All are
+/// asked at once; any failure fails the whole lookup, since a secret silently lacking
+/// the entry is what the flag exists to prevent.
+pub fn lookup_auth_hosts(
+    hosts: &[(String, bool)],
+    proxies: crate::model::Proxies,
+    lookup: &AuthHostLookup,
+) -> Result<BTreeMap<String, String>, Failure> {
+    let opts = crate::registry::CheckOptions {
+        trust: crate::registry::Trust::new(lookup.certs_dir.clone()),
+        proxies,
+        ..Default::default()
+    };
+    super::block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for (host, tls_verify) in hosts.iter().cloned() {
+            let opts = opts.clone();
+            set.spawn(async move {
+                let found = crate::registry::auth_host(&host, tls_verify, &opts).await;
+                (host, found)
+            });
+        }
+        let mut out = BTreeMap::new();
+        while let Some(joined) = set.join_next().await {
+            let (host, found) = joined.map_err(|e| {
+                Failure::new(Exit::Unexpected, format!("token host lookup panicked: {e}"))
+            })?;
+            match found {
+                Ok(Some(auth)) => {
+                    out.insert(host, auth);
+                }
+                Ok(None) => {}
+                Err(v) => {
+                    return Err(Failure::new(
+                        Exit::Failed,
+                        format!(
+                            "cannot learn where {host} authenticates: {} ({}); drop --include-auth-host to go without",
+                            v.message, v.reason
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    })
 }
 
 /// What to do with an object: kubectl's `--dry-run=client|server|none`.
@@ -87,12 +147,16 @@ pub enum SecretError {
     /// The credential is unusable.
     #[error(transparent)]
     Credential(#[from] AuthFileError),
+    /// `--include-auth-host` could not learn the token-service host.
+    #[error("{}", .0.message)]
+    AuthHost(Failure),
 }
 
 impl HasExit for SecretError {
     fn exit(&self) -> Exit {
         match self {
             SecretError::Credential(e) => e.exit(),
+            SecretError::AuthHost(f) => f.exit,
             _ => Exit::Failed,
         }
     }
@@ -132,11 +196,27 @@ pub fn build(
             }
             let credential =
                 Credential::new(username.clone(), SecretString::from(buf), email.clone())?;
-            Ok(SecretManifest::docker_registry(
+            let mut entries = vec![(server.as_str(), &credential)];
+            let auth_hosts = if settings.auth_host.include {
+                // The key may be a URL or carry a path (kubectl keeps it verbatim): ask its host.
+                let host = RegistryKey::parse(server)?.host().to_string();
+                lookup_auth_hosts(
+                    &[(host.clone(), true)],
+                    Default::default(),
+                    &settings.auth_host,
+                )
+                .map_err(SecretError::AuthHost)?
+                .remove(&host)
+            } else {
+                None
+            };
+            if let Some(auth) = &auth_hosts {
+                entries.push((auth.as_str(), &credential));
+            }
+            Ok(SecretManifest::docker_registry_multi(
                 &settings.name,
                 ns,
-                server,
-                &credential,
+                &entries,
             ))
         }
     }
@@ -175,6 +255,8 @@ pub struct RenderSettings {
     pub load: crate::inventory::LoadOptions,
     /// Namespace of the secrets.
     pub namespace: String,
+    /// `--include-auth-host`: ask each registry where it authenticates.
+    pub auth_host: AuthHostLookup,
 }
 
 /// Prints the installer's secrets for an inventory as a YAML stream.
@@ -184,9 +266,25 @@ pub fn render(settings: &RenderSettings, out: &Output) -> Result<Exit, Failure> 
         out.warn(w);
     }
     let model = crate::model::from_inventory(&inv).map_err(Failure::from_err)?;
-    let manifests =
-        crate::cluster::manifest::installer_secrets(&model.registries, &settings.namespace)
-            .map_err(Failure::from_err)?;
+    // Without the flag, render stays offline.
+    let auth_hosts = if settings.auth_host.include {
+        let mut hosts: Vec<(String, bool)> = model
+            .registries
+            .iter()
+            .map(|r| (r.host.clone(), r.tls_verify))
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        lookup_auth_hosts(&hosts, model.proxies.clone(), &settings.auth_host)?
+    } else {
+        BTreeMap::new()
+    };
+    let manifests = crate::cluster::manifest::installer_secrets_with_auth_hosts(
+        &model.registries,
+        &settings.namespace,
+        &auth_hosts,
+    )
+    .map_err(Failure::from_err)?;
     let docs: Vec<String> = manifests.iter().map(|m| m.to_yaml()).collect();
     if !docs.is_empty() {
         out.data(&docs.join("---\n"));

@@ -1,7 +1,8 @@
 //! The Docker Registry v2 login check for one credential: ping `/v2/`, follow the
 //! challenge (Basic, or a token from the realm), fetch the test image's manifest,
 //! and turn every observation into a `Verdict`. Attempts are bounded by a timeout
-//! and retried only for transient reasons.
+//! and retried only for transient reasons. The same session, without an image, is
+//! `podman login`'s check ([`login_check`]) and finds a registry's token host ([`auth_host`]).
 
 use super::challenge::{self, AuthScheme, Challenge};
 use super::classify::{self, Reason, Verdict};
@@ -10,7 +11,7 @@ use super::tls::Trust;
 use crate::model::{Proxies, RegistryCredential};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{Client, Response, Url};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -73,34 +74,129 @@ pub async fn check_with_attempts(cred: &RegistryCredential, opts: &CheckOptions)
         // Docker Hub's official images live under library/, as docker and skopeo assume.
         image.repository = format!("library/{}", image.repository);
     }
-    let mut session = Session { cred, opts, image };
-    let mut attempt = 0;
+    let (result, attempts) = with_attempts(&cred.host, opts, || {
+        let mut session = Session {
+            cred,
+            opts,
+            image: Some(image.clone()),
+        };
+        async move {
+            // A transient verdict can also come from the manifest's own status (5xx).
+            let v = session.attempt().await;
+            if v.transient { Err(v) } else { Ok(v) }
+        }
+    })
+    .await;
+    (result.unwrap_or_else(|v| v), attempts)
+}
+
+/// Runs `attempt` until it gives a result or a final verdict, each try bounded by
+/// `opts.timeout`; transient verdicts are retried `opts.retries` times, `Retry-After`
+/// (capped) or `opts.retry_delay` apart. Returns the outcome and the attempts made.
+async fn with_attempts<T, Fut>(
+    host: &str,
+    opts: &CheckOptions,
+    mut attempt: impl FnMut() -> Fut,
+) -> (Result<T, Verdict>, u32)
+where
+    Fut: std::future::Future<Output = Result<T, Verdict>>,
+{
+    let mut n = 0;
     loop {
-        attempt += 1;
-        let verdict = match tokio::time::timeout(opts.timeout, session.attempt()).await {
-            Ok(v) => v,
-            Err(_) => Verdict::transient(
+        n += 1;
+        let result = match tokio::time::timeout(opts.timeout, attempt()).await {
+            Ok(r) => r,
+            Err(_) => Err(Verdict::transient(
                 Reason::Timeout,
                 format!(
-                    "no answer from {} within {} s",
-                    cred.host,
+                    "no answer from {host} within {} s",
                     opts.timeout.as_secs_f32()
                 ),
-            ),
+            )),
         };
-        tracing::debug!(registry = %cred.host, attempt, reason = %verdict.reason, "{}", verdict.message);
-        if !verdict.transient || attempt > opts.retries {
-            return (verdict, attempt);
+        match &result {
+            Ok(_) => tracing::debug!(registry = %host, attempt = n, "done"),
+            Err(v) => {
+                tracing::debug!(registry = %host, attempt = n, reason = %v.reason, "{}", v.message)
+            }
         }
-        tokio::time::sleep(verdict.retry_after.unwrap_or(opts.retry_delay)).await;
+        let retry = match &result {
+            Err(v) if v.transient && n <= opts.retries => v.retry_after.unwrap_or(opts.retry_delay),
+            _ => return (result, n),
+        };
+        tokio::time::sleep(retry).await;
     }
+}
+
+/// Checks a login as `podman login` does, without any image: `GET /v2/`; an open
+/// registry needs no login (podman succeeds too); Basic: `/v2/` with the credentials;
+/// Bearer: a token for `service` with no scope, then `/v2/` with it. Same trust,
+/// proxies, timeout, retries, reasons and "credentials only where they belong" rules
+/// as [`check_with_attempts`].
+pub async fn login_check(
+    host: &str,
+    user: &str,
+    password: &SecretString,
+    tls_verify: bool,
+    opts: &CheckOptions,
+) -> Verdict {
+    let cred = RegistryCredential {
+        host: host.to_string(),
+        user: user.to_string(),
+        password: password.clone(),
+        test_login: true,
+        test_image: String::new(),
+        tls_verify,
+        source: "login".to_string(),
+    };
+    let (result, _) = with_attempts(host, opts, || {
+        let mut session = Session {
+            cred: &cred,
+            opts,
+            image: None,
+        };
+        async move { session.login().await }
+    })
+    .await;
+    result.unwrap_or_else(|v| v)
+}
+
+/// The `HOST[:PORT]` of the token service `host` sends clients to, when it is not
+/// `host` itself (the sso.redhat.com case): node and cluster auth files need an entry
+/// for it too. `None` for open registries, Basic auth and same-host realms. Learnt
+/// from the unauthenticated `GET /v2/` alone; nothing secret is sent.
+pub async fn auth_host(
+    host: &str,
+    tls_verify: bool,
+    opts: &CheckOptions,
+) -> Result<Option<String>, Verdict> {
+    let cred = RegistryCredential {
+        host: host.to_string(),
+        user: String::new(),
+        password: SecretString::from(String::new()),
+        test_login: true,
+        test_image: String::new(),
+        tls_verify,
+        source: "auth host".to_string(),
+    };
+    with_attempts(host, opts, || {
+        let mut session = Session {
+            cred: &cred,
+            opts,
+            image: None,
+        };
+        async move { session.realm_host().await }
+    })
+    .await
+    .0
 }
 
 /// What we have learnt about the registry so far in one check.
 struct Session<'a> {
     cred: &'a RegistryCredential,
     opts: &'a CheckOptions,
-    image: ImageRef,
+    /// The test image of a pull check; `None` for a login check.
+    image: Option<ImageRef>,
 }
 
 /// True for the names docker and the auth files use for Docker Hub.
@@ -265,16 +361,65 @@ impl Session<'_> {
         }
     }
 
+    /// One login attempt (no image): ping, then `/v2/` with what the challenge asks for.
+    async fn login(&mut self) -> Result<Verdict, Verdict> {
+        let (user, host) = (self.cred.user.clone(), self.host().to_string());
+        let challenges = match self.ping().await? {
+            // podman login succeeds here too: there is nothing to log in to.
+            Ping::Open => {
+                return Ok(Verdict::ok(format!(
+                    "{host} answers without a login; the credential could not be checked there"
+                )));
+            }
+            Ping::Challenged(c) => c,
+        };
+        let auth = self.authenticate(&challenges).await?;
+        let ping = self.registry_url("/v2/")?;
+        let resp = self.send(&ping, Some(&auth), None).await?;
+        match (resp.status().as_u16(), &auth) {
+            (200..=299, _) => Ok(Verdict::ok(format!("{user} logged in to {host}"))),
+            (401 | 403, Auth::Basic) => Err(self.wrong_password(None)),
+            (401 | 403, Auth::Bearer(_)) => Err(Verdict::fail(
+                Reason::AuthFailed,
+                format!(
+                    "{host} refused the token its token service issued to {user}: check the registry's token configuration"
+                ),
+            )),
+            (s, _) => Err(self.status_verdict(s, &resp, "/v2/")),
+        }
+    }
+
+    /// The realm's `HOST[:PORT]` when the registry's Bearer challenge names another host.
+    async fn realm_host(&mut self) -> Result<Option<String>, Verdict> {
+        let Ping::Challenged(challenges) = self.ping().await? else {
+            return Ok(None);
+        };
+        let Some(AuthScheme::Bearer { realm, .. }) = challenge::choose(&challenges) else {
+            return Ok(None);
+        };
+        let url = Url::parse(&realm).map_err(|e| {
+            Verdict::fail(
+                Reason::RegistryError,
+                format!(
+                    "{} names a token service that is not a URL ({realm}): {e}",
+                    self.host()
+                ),
+            )
+        })?;
+        let realm_host = host_key(&url);
+        let registry_host = host_key(&self.registry_url("/")?);
+        Ok((realm_host != registry_host && realm_host != self.host()).then_some(realm_host))
+    }
+
     async fn attempt_inner(&mut self) -> Result<Verdict, Verdict> {
+        let Some(image) = self.image.clone() else {
+            return self.login().await;
+        };
         let mut auth = match self.ping().await? {
             Ping::Open => None,
             Ping::Challenged(challenges) => Some(self.authenticate(&challenges).await?),
         };
-        let path = format!(
-            "/v2/{}/manifests/{}",
-            self.image.repository,
-            self.image.reference()
-        );
+        let path = format!("/v2/{}/manifests/{}", image.repository, image.reference());
         let manifest = self.registry_url(&path)?;
         let mut resp = self
             .send(&manifest, auth.as_ref(), Some(MANIFEST_ACCEPT))
@@ -291,7 +436,6 @@ impl Session<'_> {
         let body = resp.bytes().await.unwrap_or_default();
         let codes = classify::error_codes(&body);
         let (user, host) = (self.cred.user.clone(), self.host().to_string());
-        let image = self.image.clone();
         Ok(match status {
             200..=299 => Verdict::ok(format!("{user} can pull {image} from {host}")),
             401 | 403 if matches!(auth, Some(Auth::Basic)) && !self.basic_login_works().await? => {
@@ -308,7 +452,9 @@ impl Session<'_> {
                 // distribution answers MANIFEST_UNKNOWN for a missing repository too;
                 // the tag list tells the two apart so the message names the right fix.
                 let repo_missing = codes.iter().any(|c| c == "NAME_UNKNOWN")
-                    || self.repository_missing(auth.as_ref()).await;
+                    || self
+                        .repository_missing(&image.repository, auth.as_ref())
+                        .await;
                 let what = if repo_missing {
                     format!("repository {} does not exist on {host}", image.repository)
                 } else {
@@ -330,8 +476,8 @@ impl Session<'_> {
     }
 
     /// True when the tag list says the repository itself is unknown.
-    async fn repository_missing(&mut self, auth: Option<&Auth>) -> bool {
-        let Ok(url) = self.registry_url(&format!("/v2/{}/tags/list", self.image.repository)) else {
+    async fn repository_missing(&mut self, repository: &str, auth: Option<&Auth>) -> bool {
+        let Ok(url) = self.registry_url(&format!("/v2/{repository}/tags/list")) else {
             return false;
         };
         match self.send(&url, auth, None).await {
@@ -440,13 +586,22 @@ impl Session<'_> {
         }
         {
             let mut q = url.query_pairs_mut();
-            if let Some(s) = service {
-                q.append_pair("service", s);
+            match &self.image {
+                Some(image) => {
+                    if let Some(s) = service {
+                        q.append_pair("service", s);
+                    }
+                    q.append_pair("scope", &format!("repository:{}:pull", image.repository));
+                }
+                // A login check asks as containers/image's CheckAuth does: the
+                // account, the service and no scope (a token for `/v2/` only).
+                None => {
+                    q.append_pair("account", &self.cred.user);
+                    if let Some(s) = service.filter(|s| !s.is_empty()) {
+                        q.append_pair("service", s);
+                    }
+                }
             }
-            q.append_pair(
-                "scope",
-                &format!("repository:{}:pull", self.image.repository),
-            );
         }
         let resp = self.send(&url, Some(&Auth::Basic), None).await?;
         let status = resp.status().as_u16();

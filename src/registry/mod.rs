@@ -22,7 +22,7 @@ pub mod reference;
 pub mod tls;
 
 pub use classify::{Reason, Status, TlsProblem, Verdict};
-pub use client::{CheckOptions, RunCache, check_with_attempts};
+pub use client::{CheckOptions, RunCache, auth_host, check_with_attempts, login_check};
 pub use reference::ImageRef;
 pub use tls::Trust;
 
