@@ -181,6 +181,47 @@ struct Row {
     times: Vec<Duration>,
     /// The 1-minute load average when each run started.
     loads: Vec<String>,
+    /// CPU seconds per run: (this process's children: the tool and its ssh clients,
+    /// the nodes' sshd sessions and what they ran).
+    cpu: Vec<(f64, f64)>,
+}
+
+/// CPU seconds so far of (our reaped children, every node's sshd with its reaped
+/// sessions). A node's per-connection sshd, and the shell and programs under it, are
+/// reaped by the listening sshd, so their time lands in its cutime/cstime.
+fn cpu_now(lab: &sshd::Lab) -> (f64, f64) {
+    // SAFETY: getrusage fills the struct it is given; sysconf has no preconditions.
+    let (children, ticks) = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru);
+        let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        (
+            tv(ru.ru_utime) + tv(ru.ru_stime),
+            libc::sysconf(libc::_SC_CLK_TCK) as f64,
+        )
+    };
+    let nodes: f64 = lab
+        .nodes
+        .iter()
+        .filter_map(|n| std::fs::read_to_string(format!("/proc/{}/stat", n.pid()?)).ok())
+        .map(|stat| {
+            // Fields after the `(comm)`: utime, stime, cutime, cstime are 14..=17.
+            let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+            let f: Vec<f64> = rest
+                .split_whitespace()
+                .map(|x| x.parse().unwrap_or(0.0))
+                .collect();
+            f[11..15].iter().sum::<f64>() / ticks
+        })
+        .sum();
+    (children, nodes)
+}
+
+/// Our CPU counters since `before`, once the nodes have reaped their sessions.
+fn cpu_since(lab: &sshd::Lab, before: (f64, f64)) -> (f64, f64) {
+    std::thread::sleep(Duration::from_millis(300));
+    let now = cpu_now(lab);
+    (now.0 - before.0, now.1 - before.1)
 }
 
 impl Row {
@@ -245,7 +286,7 @@ fn main() {
         }
         started.elapsed()
     };
-    let regauth = |forks: usize| {
+    let regauth = |forks: usize, extra: &[&str]| {
         reset(&lab);
         let started = Instant::now();
         let out = Command::new(env!("CARGO_BIN_EXE_regauth"))
@@ -260,6 +301,7 @@ fn main() {
             .arg(&lab.known_hosts)
             .args(["--skip-tags", "validate,cluster", "--forks"])
             .arg(forks.to_string())
+            .args(extra)
             .output()
             .expect("run regauth");
         let elapsed = started.elapsed();
@@ -270,37 +312,47 @@ fn main() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        (elapsed, verify(&lab, &format!("regauth --forks {forks}")))
+        let who = format!("regauth --forks {forks} {}", extra.join(" "));
+        (elapsed, verify(&lab, who.trim_end()))
     };
 
     let mut floor_row = Row {
         what: format!("{nodes} parallel `ssh host true` (OpenSSH, curve25519-sha256): the floor"),
         times: Vec::new(),
         loads: Vec::new(),
+        cpu: Vec::new(),
     };
-    let mut r50 = Row {
-        what: format!("regauth run --forks {nodes}"),
-        times: Vec::new(),
-        loads: Vec::new(),
-    };
-    let mut r5 = Row {
-        what: "regauth run --forks 5".into(),
-        times: Vec::new(),
-        loads: Vec::new(),
-    };
+    // The inventory restarts all changed nodes at once (serial = node count), as the
+    // Ansible play does; the last row is the installer's default, one node at a time.
+    let serial1 = ["-e", "openshift_restart_nodes_serial=1"];
+    let configs: [(usize, &[&str]); 3] = [(nodes, &[]), (5, &[]), (nodes, &serial1)];
+    let mut regauth_rows: Vec<Row> = configs
+        .iter()
+        .map(|(forks, extra)| Row {
+            what: format!("regauth run --forks {forks} {}", extra.join(" "))
+                .trim_end()
+                .to_string(),
+            times: Vec::new(),
+            loads: Vec::new(),
+            cpu: Vec::new(),
+        })
+        .collect();
     for _ in 0..rounds {
         floor_row.loads.push(load1());
+        let before = cpu_now(&lab);
         floor_row.times.push(floor());
-        r50.loads.push(load1());
-        let (t, check) = regauth(nodes);
-        r50.times.push(t);
-        checks.push(check);
-        r5.loads.push(load1());
-        let (t, check) = regauth(5);
-        r5.times.push(t);
-        checks.push(check);
+        floor_row.cpu.push(cpu_since(&lab, before));
+        for ((forks, extra), row) in configs.iter().zip(&mut regauth_rows) {
+            row.loads.push(load1());
+            let before = cpu_now(&lab);
+            let (t, check) = regauth(*forks, extra);
+            row.cpu.push(cpu_since(&lab, before));
+            row.times.push(t);
+            checks.push(check);
+        }
     }
-    let mut rows = vec![floor_row, r50, r5];
+    let mut rows = vec![floor_row];
+    rows.extend(regauth_rows);
 
     let ansible = ansible_version();
     match &ansible {
@@ -334,6 +386,7 @@ fn main() {
                 )
                 .expect("ansible.cfg");
                 let load = load1();
+                let before = cpu_now(&lab);
                 let started = Instant::now();
                 let out = Command::new("ansible-playbook")
                     .current_dir(&dir)
@@ -353,13 +406,8 @@ fn main() {
                     String::from_utf8_lossy(&out.stdout),
                     String::from_utf8_lossy(&out.stderr)
                 );
-                checks.push(verify(&lab, &format!("ansible-playbook -f {forks}")));
-                rows.push(Row {
-                    what: format!("ansible-playbook -f {forks}"),
-                    times: vec![elapsed],
-                    loads: vec![load],
-                });
-                // Close the ControlPersist masters before the next run.
+                // Close the ControlPersist masters (their sessions
+                // count as node CPU once reaped) before the next run.
                 for n in &lab.nodes {
                     let _ = Command::new("ssh")
                         .args(["-q", "-O", "exit", "-o"])
@@ -371,6 +419,14 @@ fn main() {
                         .stderr(Stdio::null())
                         .status();
                 }
+                let cpu = cpu_since(&lab, before);
+                checks.push(verify(&lab, &format!("ansible-playbook -f {forks}")));
+                rows.push(Row {
+                    what: format!("ansible-playbook -f {forks}"),
+                    times: vec![elapsed],
+                    loads: vec![load],
+                    cpu: vec![cpu],
+                });
             }
         }
     }
@@ -394,23 +450,25 @@ fn main() {
     let secs = |d: Duration| d.as_secs_f64();
     let regauth_t = secs(rows[1].median());
     println!(
-        "| what | wall time (median) | runs (s) | load (1 min) at each start | time / regauth --forks {nodes} |"
+        "| what | wall time (median) | runs (s) | load (1 min) at each start | CPU s per run: tool / nodes | time / regauth --forks {nodes} |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for r in &rows {
         let m = secs(r.median());
         let all: Vec<String> = r.times.iter().map(|t| format!("{:.2}", secs(*t))).collect();
         println!(
-            "| {} | {:.2} s | {} | {} | {:.2}× |",
+            "| {} | {:.2} s | {} | {} | {:.2} / {:.2} | {:.2}× |",
             r.what,
             m,
             all.join(", "),
             r.loads.join(", "),
+            r.cpu.iter().map(|c| c.0).sum::<f64>() / r.cpu.len() as f64,
+            r.cpu.iter().map(|c| c.1).sum::<f64>() / r.cpu.len() as f64,
             m / regauth_t
         );
     }
     if ansible.is_some() {
-        let (f5, f50) = (secs(rows[3].median()), secs(rows[4].median()));
+        let (f5, f50) = (secs(rows[4].median()), secs(rows[5].median()));
         println!(
             "targets: >= 20x faster than Ansible forks 5: {:.1}x ({}); >= 3x faster than forks {nodes}: {:.1}x ({})",
             f5 / regauth_t,
