@@ -313,6 +313,11 @@ impl Node {
         format!("[127.0.0.1]:{} {kind} {key}\n", self.port)
     }
 
+    /// The pid of this node's listening sshd, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// sshd's log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
