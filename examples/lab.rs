@@ -218,7 +218,9 @@ impl Lab {
         self.ssh.write_known_hosts(&self.known_hosts());
         std::fs::copy(&self.ssh.client_key, self.ssh_key())?;
         std::fs::set_permissions(self.ssh_key(), std::fs::Permissions::from_mode(0o600))?;
-        self.api.kubeconfig(state, &self.api.token);
+        // It holds the API server's token: owner-only, as kubectl writes it.
+        let kubeconfig = self.api.kubeconfig(state, &self.api.token);
+        std::fs::set_permissions(kubeconfig, std::fs::Permissions::from_mode(0o600))?;
         std::fs::write(self.apiserver_ca(), &self.api.ca_pem)?;
         for i in 0..HOSTS.len() {
             std::fs::create_dir_all(self.restart_log(i).parent().unwrap())?;
@@ -266,6 +268,10 @@ impl Lab {
         let _ = write!(
             t,
             "\n[OSEv3:vars]\n\
+             # every sshd node listens on 127.0.0.1; the login is a uid-0 alias of root\n\
+             ansible_host=127.0.0.1\n\
+             ansible_user={login}\n\
+             ansible_ssh_private_key_file={key}\n\
              openshift_deployment_type=openshift-enterprise\n\
              openshift_release=v3.11\n\
              openshift_image_tag=v3.11\n\
@@ -273,6 +279,8 @@ impl Lab {
              oreg_auth_user={user}\n\
              oreg_auth_password='{pw}'\n\
              openshift_restart_nodes_serial=1\n",
+            login = self.ssh.nodes[0].login,
+            key = self.ssh_key().display(),
             reg = self.reg.host,
             user = ROBOT.0,
             pw = ROBOT.1,
@@ -290,20 +298,24 @@ impl Lab {
                 log.display()
             )
         };
-        format!(
-            "{h} ansible_host=127.0.0.1 ansible_port={port} ansible_user={user} \
-             ansible_ssh_private_key_file={key} openshift_data_dir={data} \
-             regauth_runtime_auth_dir={runtime} regauth_node_restart_command={nr} \
-             regauth_master_restart_command={mr}\n",
+        let mut line = format!(
+            "{h} ansible_port={port} openshift_data_dir={data} \
+             regauth_runtime_auth_dir={runtime} regauth_node_restart_command={nr}",
             h = HOSTS[i],
             port = node.port,
-            user = node.login,
-            key = self.ssh_key().display(),
             data = node.path("var/lib/origin"),
             runtime = node.path("root/.docker"),
             nr = restart("atomic-openshift-node"),
-            mr = restart("master api and controllers"),
-        )
+        );
+        if i == 0 {
+            let _ = write!(
+                line,
+                " regauth_master_restart_command={}",
+                restart("master api and controllers")
+            );
+        }
+        line.push('\n');
+        line
     }
 
     /// `regauth ARGS`, run from the state directory (where retry files then land).
@@ -613,7 +625,7 @@ pub fn run_demo(opts: &Options) -> Result<(Lab, bool), String> {
     println!();
     if problems.is_empty() {
         say(
-            "the lab demo worked: every credential valid, every node's files written, every node restarted once, secrets applied",
+            "the lab demo worked: every credential valid, every node's files written, every node restarted, the secret applied",
         );
     } else {
         say("the lab demo FAILED:");
@@ -734,7 +746,10 @@ fn find_regauth(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
     if let Some(p) = explicit {
         return Ok(p);
     }
-    if let Some(cargo) = std::env::var_os("CARGO") {
+    // Not under sudo (lab/run.sh builds regauth first there): a cargo run as root in
+    // the user's checkout would leave root-owned files in their target directory.
+    let under_sudo = std::env::var_os("SUDO_UID").is_some();
+    if let (Some(cargo), false) = (std::env::var_os("CARGO"), under_sudo) {
         say("building the regauth binary (cargo build --bin regauth)");
         let st = Command::new(cargo)
             .args(["build", "-q", "--bin", "regauth", "--manifest-path"])
