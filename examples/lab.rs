@@ -62,16 +62,17 @@ pub struct Options {
     pub regauth: PathBuf,
 }
 
-/// A running lab. Dropping it stops everything it started.
+/// A running lab. Dropping it stops everything it started. Fields drop in this
+/// order: the registry is killed before `reg_lab` removes the directory it runs in.
 pub struct Lab {
-    /// Registry lab: its CA, certs.d and the temp dir the registry lives in.
-    pub reg_lab: support::Lab,
-    /// The registry.
-    pub reg: support::Registry,
-    /// The sshd nodes, in [`HOSTS`] order.
-    pub ssh: support::sshd::Lab,
     /// The test API server.
     pub api: support::apiserver::ApiServer,
+    /// The sshd nodes, in [`HOSTS`] order.
+    pub ssh: support::sshd::Lab,
+    /// The registry.
+    pub reg: support::Registry,
+    /// Registry lab: its CA, certs.d and the temp dir the registry lives in.
+    pub reg_lab: support::Lab,
     /// Where things were written.
     pub opts: Options,
 }
@@ -112,7 +113,7 @@ impl Lab {
 pub struct Outcome {
     /// Its exit code (`None`: killed by a signal).
     pub code: Option<i32>,
-    /// Everything it printed, stdout then stderr lines as they came.
+    /// Everything it printed (stdout and stderr lines as they came), colours removed.
     pub output: String,
 }
 
@@ -602,6 +603,10 @@ impl Lab {
 /// Returns the lab (still running) and whether the demo worked.
 pub fn run_demo(opts: &Options) -> Result<(Lab, bool), String> {
     let lab = start(opts)?;
+    // Ctrl-C while the components were starting: stop before touching them.
+    if STOP.load(Ordering::SeqCst) {
+        return Ok((lab, false));
+    }
     say(&format!(
         "wrote {} and the lab's kubeconfig, known_hosts, SSH key and certs.d in {}",
         shown(&opts.inventory),
