@@ -427,7 +427,7 @@ impl Lab {
         if outcome.code != Some(0) {
             p.push(format!("regauth exited with {:?}, not 0", outcome.code));
         }
-        // The recap also has a line for the registry (the validate step's "host").
+        // The recap also has a line for localhost (the validate step runs on the control host).
         let recap = outcome.recap();
         for h in HOSTS {
             if !recap.iter().any(|l| l.split_whitespace().next() == Some(h)) {

@@ -71,6 +71,9 @@ pub struct RunSettings {
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// Where steps that run on the control host are counted in the recap.
+const CONTROL_HOST: &str = "localhost";
+
 extern "C" fn on_sigint(_: libc::c_int) {
     // Only an atomic store: async-signal-safe.
     INTERRUPTED.store(true, Ordering::SeqCst);
@@ -197,10 +200,25 @@ impl<'a> Engine<'a> {
             b.finish_and_clear();
         }
         let mut results = Vec::new();
+        // Registry checks run on the control host, as the installer's would on localhost:
+        // one recap entry for the step, never a retry-file line (nothing was touched).
+        let on_control_host = matches!(step.action, Action::Validate { .. });
+        if on_control_host {
+            let worst = outcomes
+                .iter()
+                .map(|o| o.status)
+                .fold(HostStatus::Ok, |acc, s| match (acc, s) {
+                    (HostStatus::Failed, _) | (_, HostStatus::Failed) => HostStatus::Failed,
+                    _ => HostStatus::Ok,
+                });
+            self.recap.record(CONTROL_HOST, worst);
+        }
         for o in outcomes {
-            self.recap.record(&o.host, o.status);
-            if matches!(o.status, HostStatus::Failed | HostStatus::Unreachable) {
-                self.dead.insert(o.host.clone());
+            if !on_control_host {
+                self.recap.record(&o.host, o.status);
+                if matches!(o.status, HostStatus::Failed | HostStatus::Unreachable) {
+                    self.dead.insert(o.host.clone());
+                }
             }
             self.print_outcome(&o);
             results.push(json!({"host": o.host, "status": o.status.word(), "message": o.message, "diff": o.diff}));

@@ -72,10 +72,12 @@ impl Recap {
         }
     }
 
-    /// Hosts that failed or were unreachable (for the retry file).
+    /// Inventory hosts that failed or were unreachable (for the retry file; the control
+    /// host is not one to rerun with --limit).
     pub fn failed_hosts(&self) -> Vec<&str> {
         self.hosts
             .iter()
+            .filter(|(h, _)| h.as_str() != "localhost")
             .filter(|(_, s)| s.failed > 0 || s.unreachable > 0)
             .map(|(h, _)| h.as_str())
             .collect()
