@@ -4,7 +4,6 @@
 //! lives in a temp dir. Small and self-contained on purpose (the registry branch has a
 //! richer lab; merge them later).
 
-use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -222,22 +221,7 @@ fn make_tls(d: &Path) {
 }
 
 fn make_htpasswd(d: &Path) {
-    // -i reads the password from stdin, keeping it off argv even in tests.
-    let mut child = Command::new("htpasswd")
-        .args(["-iBn", USER])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("htpasswd (apache2-utils) must be installed");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    std::fs::write(d.join("htpasswd"), out.stdout).unwrap();
+    std::fs::write(d.join("htpasswd"), super::htpasswd(USER, PASSWORD)).unwrap();
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
