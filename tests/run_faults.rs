@@ -231,3 +231,73 @@ fn each_node_fault_is_reported_on_its_own_host_and_the_others_finish() {
         ]
     );
 }
+
+/// Kubernetes faults inside a run: a 500 from the API server fails the cluster step
+/// with a one-line error (no retry: the installer's `oc` calls do not retry either),
+/// and a node that never reports Ready fails its restart once `ready_timeout` passes,
+/// while the other nodes restart.
+#[test]
+fn api_500_and_a_node_never_ready_fail_alone_within_the_timeout() {
+    let w = World::new(3);
+    let inv = w.inventory(USER, PASSWORD);
+    let pb = w.dir.path().join("short.yml");
+    std::fs::write(
+        &pb,
+        "- name: files\n  auth_files: {hosts: nodes, files: [runtime, node]}\n\
+         - name: secrets\n  cluster_secrets: {namespace: openshift}\n\
+         - name: restart\n  restart_nodes: {only_changed: true, serial: 3, wait_ready: true, ready_timeout: 3}\n",
+    )
+    .unwrap();
+    w.api.set_node_ready(&w.names[2], false);
+    w.api.state().failures = 1;
+    let started = Instant::now();
+    let o = w.run(pb.to_str().unwrap(), &inv, &["-o", "json"]);
+    let took = started.elapsed();
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect(&all);
+    let step = |action: &str| {
+        json["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["action"] == action)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {action} step: {all}"))
+    };
+    let secrets = step("cluster_secrets");
+    let r = &secrets["results"][0];
+    assert_eq!(r["status"], "failed", "{all}");
+    let msg = r["message"].as_str().unwrap();
+    assert!(msg.contains("500") && !msg.contains('\n'), "{msg}");
+    assert!(
+        w.api
+            .state()
+            .get("secrets", "openshift", "imagestreamsecret")
+            .is_none()
+    );
+    let restart = step("restart_nodes");
+    let of = |host: &str| {
+        restart["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["host"] == host)
+            .cloned()
+    };
+    let never = of(&w.names[2]).expect("node3 restart reported");
+    assert_eq!(never["status"], "failed", "{all}");
+    assert!(
+        never["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not report Ready"),
+        "{never}"
+    );
+    assert_eq!(of(&w.names[1]).unwrap()["status"], "changed", "{all}");
+    assert!(w.restarts(1) == 1 && w.restarts(2) == 1, "{all}");
+    assert!(
+        took < Duration::from_secs(20),
+        "ready_timeout 3 s, run took {took:?}"
+    );
+}
