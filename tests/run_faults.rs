@@ -301,3 +301,67 @@ fn api_500_and_a_node_never_ready_fail_alone_within_the_timeout() {
         "ready_timeout 3 s, run took {took:?}"
     );
 }
+
+/// A tmpfs mounted for a test; unmounted on drop.
+struct Tmpfs(String);
+
+impl Tmpfs {
+    /// None when this machine does not let the test mount (no CAP_SYS_ADMIN).
+    fn mount(dir: &str, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+                dir,
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(dir.to_string()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A full disk on one node: its write fails with the reason, its old file stays whole
+/// and no temp file is left; the other node is written.
+#[test]
+fn full_disk_fails_that_node_only_and_keeps_its_file() {
+    let w = World::new(2);
+    let dir = w.ssh.nodes[1].path("docker");
+    let Some(_fs) = Tmpfs::mount(&dir, "64k") else {
+        // Mounting needs CAP_SYS_ADMIN; the lab nodes are local, so there is no other
+        // way to give one node a full disk. Say so rather than pass silently.
+        eprintln!("full-disk test not run: cannot mount a tmpfs here");
+        return;
+    };
+    let old = br#"{"auths":{"quay.io":{"auth":"cXVheTp4"}}}"#;
+    std::fs::write(format!("{dir}/config.json"), old).unwrap();
+    // Fill the rest: writes until ENOSPC.
+    let mut filler = std::fs::File::create(format!("{dir}/filler")).unwrap();
+    while std::io::Write::write_all(&mut filler, &[0u8; 4096]).is_ok() {}
+    drop(filler);
+    let inv = w.inventory(USER, PASSWORD);
+    let o = w.run("registry_auth.yml", &inv, &["--skip-tags", "cluster"]);
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    assert!(all.contains("No space left on device"), "{all}");
+    assert_eq!(std::fs::read(format!("{dir}/config.json")).unwrap(), old);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["config.json", "filler"], "temp file left");
+    assert_eq!(w.restarts(1), 0, "a node whose write failed was restarted");
+    let good = b64(&format!("{USER}:{PASSWORD}"));
+    assert_eq!(w.auth(0, "docker/config.json"), good, "{all}");
+}
