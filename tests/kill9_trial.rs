@@ -131,6 +131,7 @@ fn kill9_and_sigint_trials() {
     let mut summary = Vec::new();
     for (signal, name) in [(libc::SIGKILL, "kill -9"), (libc::SIGINT, "SIGINT")] {
         let (mut failures, mut mixed, mut finished, mut converge_fail) = (0, 0, 0, 0);
+        let (mut late, mut late_max) = (0, Duration::ZERO);
         let mut exits = std::collections::BTreeMap::new();
         for t in 0..trials {
             let target = 1 - current;
@@ -158,15 +159,25 @@ fn kill9_and_sigint_trials() {
                 eprintln!("{name} trial {t}: exit {code}, expected 99 (or 0 if it had finished)");
             }
             // Remote scripts whose session died still run their EXIT traps: give them
-            // a moment, as a node would.
+            // a moment, as a node would, then up to 5 s more before calling a leftover
+            // persistent (the figures say how long cleanup took).
             std::thread::sleep(Duration::from_millis(300));
-            let (problems, versions) = inspect(&w, &allowed);
+            let waited = Instant::now();
+            let (mut problems, mut versions) = inspect(&w, &allowed);
+            while !problems.is_empty() && waited.elapsed() < Duration::from_secs(5) {
+                std::thread::sleep(Duration::from_millis(100));
+                (problems, versions) = inspect(&w, &allowed);
+            }
+            if problems.is_empty() && waited.elapsed() >= Duration::from_millis(100) {
+                late += 1;
+                late_max = late_max.max(waited.elapsed());
+            }
             if versions[0] > 0 && versions[1] > 0 {
                 mixed += 1;
             }
             if !problems.is_empty() {
                 failures += 1;
-                eprintln!("{name} trial {t} after {delay:?}: {problems:#?}");
+                eprintln!("{name} trial {t} after {delay:?}, still after 5 s: {problems:#?}");
             }
             // The next run converges every node to the target version.
             let o = w.run("registry_auth.yml", &invs[target], &["--forks", "20"]);
@@ -184,7 +195,8 @@ fn kill9_and_sigint_trials() {
         let line = format!(
             "{name}: {trials} trials, {failures} with torn/invalid/leftover files or wrong exit, \
              {converge_fail} where the next run did not converge; {mixed} interrupted mid-fleet \
-             (nodes on both versions), {finished} finished before the signal; exits {exits:?}"
+             (nodes on both versions), {finished} finished before the signal, {late} needed more \
+             than 0.3 s for the nodes' scripts to clean up (longest {late_max:?}); exits {exits:?}"
         );
         eprintln!("{line}");
         summary.push((line, failures + converge_fail));
