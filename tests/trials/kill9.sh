@@ -6,6 +6,7 @@
 #
 #   tests/trials/kill9.sh            # 30 trials per signal, random seed (printed)
 #   REGAUTH_TRIALS_N=100 REGAUTH_TRIALS_SEED=42 tests/trials/kill9.sh
+#   REGAUTH_TRIALS_SIGNALS=kill tests/trials/kill9.sh    # kill -9 only
 set -eu
 cd "$(dirname "$0")/../.."
 REGAUTH_TRIALS=1 exec cargo test --test kill9_trial -- --nocapture
