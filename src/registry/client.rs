@@ -433,7 +433,11 @@ impl Session<'_> {
         }
         let status = resp.status().as_u16();
         let retry = retry_after(&resp);
-        let body = resp.bytes().await.unwrap_or_default();
+        // A cut body is fine here: error codes come first in any sane answer.
+        let body = read_capped(resp, MAX_ANSWER_BODY)
+            .await
+            .map(|(b, _)| b)
+            .unwrap_or_default();
         let codes = classify::error_codes(&body);
         let (user, host) = (self.cred.user.clone(), self.host().to_string());
         Ok(match status {
@@ -482,7 +486,10 @@ impl Session<'_> {
         };
         match self.send(&url, auth, None).await {
             Ok(r) if r.status().as_u16() == 404 => {
-                let body = r.bytes().await.unwrap_or_default();
+                let body = read_capped(r, MAX_ANSWER_BODY)
+                    .await
+                    .map(|(b, _)| b)
+                    .unwrap_or_default();
                 classify::error_codes(&body)
                     .iter()
                     .any(|c| c == "NAME_UNKNOWN")
@@ -622,10 +629,18 @@ impl Session<'_> {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let body = resp
-            .bytes()
+        let (body, cut) = read_capped(resp, MAX_TOKEN_BODY)
             .await
             .map_err(|e| classify::transport(&e, &realm_host))?;
+        if cut {
+            return Err(Verdict::fail(
+                Reason::RegistryError,
+                format!(
+                    "token service {realm_host} answered more than {} KiB, which is not a token",
+                    MAX_TOKEN_BODY / 1024
+                ),
+            ));
+        }
         let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| {
             Verdict::fail(
                 Reason::RegistryError,
@@ -740,6 +755,30 @@ impl std::fmt::Debug for RunCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("RunCache")
     }
+}
+
+/// Most bytes kept of a manifest or error answer: only its error codes are read, and
+/// a hostile or broken registry must not make the check hold megabytes per credential.
+const MAX_ANSWER_BODY: usize = 64 * 1024;
+
+/// Most bytes accepted from a token service: real tokens are a few KiB (JWTs with
+/// many claims stay well under this); more is a broken or hostile realm.
+const MAX_TOKEN_BODY: usize = 1024 * 1024;
+
+/// Reads at most `limit` bytes of a body, chunk by chunk, then stops reading (the
+/// connection is dropped with the response). True in the second field when the body
+/// went on past the limit.
+async fn read_capped(mut resp: Response, limit: usize) -> reqwest::Result<(Vec<u8>, bool)> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = limit - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
 }
 
 fn retry_after(resp: &Response) -> Option<Duration> {

@@ -80,6 +80,8 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// Body bytes.
     pub body: Vec<u8>,
+    /// Send the body one byte per this interval (slow-drip servers).
+    pub drip: Option<std::time::Duration>,
 }
 
 impl Reply {
@@ -89,7 +91,24 @@ impl Reply {
             status,
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: serde_json::to_vec(&body).unwrap(),
+            drip: None,
         }
+    }
+
+    /// Raw bytes with a content type.
+    pub fn bytes(status: u16, content_type: &str, body: Vec<u8>) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body,
+            drip: None,
+        }
+    }
+
+    /// Sends the body one byte every `every`, flushing each (a slow-drip server).
+    pub fn drip(mut self, every: std::time::Duration) -> Reply {
+        self.drip = Some(every);
+        self
     }
 
     /// Adds a header.
@@ -199,7 +218,20 @@ fn serve(tcp: TcpStream, config: Arc<rustls::ServerConfig>, handler: &Handler) {
     }
     out.push_str("\r\n");
     let _ = tls.write_all(out.as_bytes());
-    let _ = tls.write_all(&reply.body);
+    match reply.drip {
+        None => {
+            let _ = tls.write_all(&reply.body);
+        }
+        Some(every) => {
+            for b in &reply.body {
+                if tls.write_all(&[*b]).and_then(|_| tls.flush()).is_err() {
+                    // The client gave up: stop dripping.
+                    return;
+                }
+                std::thread::sleep(every);
+            }
+        }
+    }
     let _ = tls.flush();
     tls.conn.send_close_notify();
     let _ = tls.flush();

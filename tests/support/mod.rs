@@ -23,6 +23,8 @@ pub mod registry;
 // Real OpenSSH sshd "nodes".
 pub mod sshd;
 pub mod token;
+// `regauth run` worlds: registry + sshd nodes + API server + inventory.
+pub mod world;
 
 use regauth::model::RegistryCredential;
 use secrecy::SecretString;

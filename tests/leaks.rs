@@ -1,0 +1,449 @@
+//! Leak audit: every command at `-vvv`, in text and JSON, on success and failure paths,
+//! with known secret values. None may appear in stdout, stderr, the retry file, the
+//! nodes' sshd logs, or the argv of any process on the machine while it runs (the
+//! control host and the sshd nodes are the same machine here, so one /proc covers both).
+//!
+//! Manifests (`secret render`, `secret create --dry-run`) carry the credential by
+//! design, as base64 of the whole dockerconfigjson in `data`; none of the markers below
+//! appears literally in that encoding, and the test checks the data field does hold it.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use support::world::{PASSWORD, USER, World, b64};
+
+const WRONG: &str = "s3cr$t-but-wr0ng \"x'";
+
+/// Every form in which a secret could escape.
+fn markers() -> Vec<String> {
+    let json = |s: &str| {
+        serde_json::to_string(s)
+            .unwrap()
+            .trim_matches('"')
+            .to_string()
+    };
+    vec![
+        PASSWORD.to_string(),
+        json(PASSWORD),
+        WRONG.to_string(),
+        json(WRONG),
+        // The distinctive part alone catches truncated or re-quoted copies.
+        "s3cr$t".to_string(),
+        b64(PASSWORD),
+        b64(&format!("{USER}:{PASSWORD}")),
+        b64(&format!("{USER}:{WRONG}")),
+    ]
+}
+
+fn leaks(what: &str, text: &str) -> Vec<String> {
+    markers()
+        .into_iter()
+        .filter(|m| text.contains(m.as_str()))
+        .map(|m| format!("{what} contains {m:?}"))
+        .collect()
+}
+
+/// Polls every process's argv (and name) while a command runs.
+struct ArgvWatch {
+    stop: Arc<AtomicBool>,
+    found: Arc<Mutex<Vec<String>>>,
+    scans: Arc<Mutex<usize>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ArgvWatch {
+    fn start() -> ArgvWatch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let found = Arc::new(Mutex::new(Vec::new()));
+        let scans = Arc::new(Mutex::new(0));
+        let (s, f, n) = (stop.clone(), found.clone(), scans.clone());
+        let thread = std::thread::spawn(move || {
+            let me = std::process::id().to_string();
+            while !s.load(Ordering::SeqCst) {
+                for e in std::fs::read_dir("/proc").unwrap().flatten() {
+                    let pid = e.file_name().to_string_lossy().into_owned();
+                    if !pid.bytes().all(|b| b.is_ascii_digit()) || pid == me {
+                        continue;
+                    }
+                    if let Ok(argv) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+                        let argv = String::from_utf8_lossy(&argv).replace('\0', " ");
+                        for l in leaks(&format!("argv of pid {pid} ({argv:.80})"), &argv) {
+                            f.lock().unwrap().push(l);
+                        }
+                    }
+                }
+                *n.lock().unwrap() += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        });
+        ArgvWatch {
+            stop,
+            found,
+            scans,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> (Vec<String>, usize) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.take().unwrap().join().unwrap();
+        let found = self.found.lock().unwrap().clone();
+        let scans = *self.scans.lock().unwrap();
+        (found, scans)
+    }
+}
+
+struct Audit {
+    problems: Vec<String>,
+    runs: usize,
+    scans: usize,
+    traced: usize,
+}
+
+impl Audit {
+    /// Runs `regauth -vvv -o <fmt> args...` with `stdin`, checks its exit code and
+    /// that no secret escaped; returns stdout for further checks.
+    fn run(
+        &mut self,
+        w: &World,
+        name: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+        code: i32,
+    ) -> String {
+        let mut out = String::new();
+        for fmt in ["text", "json"] {
+            let what = format!("{name} [-o {fmt}]");
+            let mut c = Command::new(assert_cmd::cargo::cargo_bin("regauth"));
+            c.current_dir(w.dir.path())
+                .env_remove("KUBECONFIG")
+                .env("NO_COLOR", "1")
+                .args(["-vvv", "-o", fmt])
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let watch = ArgvWatch::start();
+            let mut child = c.spawn().unwrap();
+            let mut pipe = child.stdin.take().unwrap();
+            if let Some(s) = stdin {
+                pipe.write_all(s.as_bytes()).unwrap();
+            }
+            drop(pipe);
+            let o = child.wait_with_output().unwrap();
+            let (found, scans) = watch.finish();
+            self.runs += 1;
+            self.scans += scans;
+            let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+            let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+            if o.status.code() != Some(code) {
+                self.problems.push(format!(
+                    "{what}: exit {:?}, expected {code}: {stdout}{stderr}",
+                    o.status.code()
+                ));
+            }
+            // Counted so the audit shows -vvv really logged (some commands have
+            // nothing to say at debug level).
+            if stderr.contains("TRACE") || stderr.contains("DEBUG") {
+                self.traced += 1;
+            }
+            self.problems
+                .extend(found.into_iter().map(|f| format!("{what}: {f}")));
+            self.problems
+                .extend(leaks(&format!("{what} stderr"), &stderr));
+            self.problems
+                .extend(leaks(&format!("{what} stdout"), &stdout));
+            for e in std::fs::read_dir(w.dir.path()).unwrap().flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "retry") {
+                    let t = std::fs::read_to_string(&p).unwrap_or_default();
+                    self.problems
+                        .extend(leaks(&format!("{what} {}", p.display()), &t));
+                }
+            }
+            if fmt == "json" {
+                out = stdout;
+            }
+        }
+        out
+    }
+}
+
+/// The credential a manifest's `data[".dockerconfigjson"]` carries, decoded; the
+/// manifest may be YAML (`secret render` always prints a YAML stream) or JSON.
+fn manifest_auth(stdout: &str, host: &str) -> Option<String> {
+    use base64::Engine;
+    let at = stdout.find(".dockerconfigjson")? + ".dockerconfigjson".len();
+    let data: String = stdout[at..]
+        .trim_start_matches(['"', ':', ' '])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "+/=".contains(*c))
+        .collect();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .ok()?;
+    let j: serde_json::Value = serde_json::from_slice(&raw).ok()?;
+    j["auths"][host]["auth"].as_str().map(str::to_string)
+}
+
+#[test]
+fn no_secret_in_any_output_argv_or_retry_file() {
+    let w = World::new(2);
+    let inv = w.inventory(USER, PASSWORD);
+    let inv = inv.to_str().unwrap().to_string();
+    let wrong = w.dir.path().join("wrong.ini");
+    std::fs::write(
+        &wrong,
+        std::fs::read_to_string(&inv).unwrap().replace(
+            &format!("oreg_auth_password=\"{}\"", PASSWORD.replace('"', "\\\"")),
+            &format!("oreg_auth_password=\"{}\"", WRONG.replace('"', "\\\"")),
+        ),
+    )
+    .unwrap();
+    let wrong = wrong.to_str().unwrap().to_string();
+    assert_ne!(std::fs::read(&inv).unwrap(), std::fs::read(&wrong).unwrap());
+    let certs = w.reg_lab.certs_dir().display().to_string();
+    let kc = w.kubeconfig.display().to_string();
+    let kh = w.ssh.known_hosts.display().to_string();
+    let host = w.reg.host.clone();
+    let pw_in = format!("{PASSWORD}\n");
+    let wrong_in = format!("{WRONG}\n");
+    let pb = |p: &str| format!("{}/playbooks/{p}", env!("CARGO_MANIFEST_DIR"));
+    let authfile = w.dir.path().join("login-auth.json").display().to_string();
+    w.api.state().put(
+        "secrets",
+        "openshift-config",
+        serde_json::json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"pull-secret"},
+            "type":"kubernetes.io/dockerconfigjson",
+            "data":{".dockerconfigjson": b64(r#"{"auths":{"quay.io":{"auth":"cXVheTp4"}}}"#)}}),
+    );
+    let mut a = Audit {
+        problems: Vec::new(),
+        runs: 0,
+        scans: 0,
+        traced: 0,
+    };
+
+    a.run(
+        &w,
+        "inventory --list",
+        &["inventory", "-i", &inv, "--list"],
+        None,
+        0,
+    );
+    a.run(
+        &w,
+        "validate ok",
+        &["validate", "-i", &inv, "--certs-dir", &certs],
+        None,
+        0,
+    );
+    a.run(
+        &w,
+        "validate wrong password",
+        &[
+            "validate",
+            "-i",
+            &wrong,
+            "--certs-dir",
+            &certs,
+            "--retries",
+            "0",
+        ],
+        None,
+        2,
+    );
+    a.run(
+        &w,
+        "login --skip-check",
+        &[
+            "login",
+            "--registry",
+            &host,
+            "-u",
+            USER,
+            "--password-stdin",
+            "--skip-check",
+            "--to",
+            &authfile,
+        ],
+        Some(&pw_in),
+        0,
+    );
+    a.run(
+        &w,
+        "login wrong password",
+        &[
+            "login",
+            "--registry",
+            &host,
+            "-u",
+            USER,
+            "--password-stdin",
+            "--certs-dir",
+            &certs,
+            "--to",
+            &authfile,
+        ],
+        Some(&wrong_in),
+        2,
+    );
+    let dry = a.run(
+        &w,
+        "secret create --dry-run",
+        &[
+            "secret",
+            "create",
+            "leak-dry",
+            "--docker-server",
+            &host,
+            "--docker-username",
+            USER,
+            "--password-stdin",
+            "--dry-run=client",
+            "--kubeconfig",
+            &kc,
+        ],
+        Some(&pw_in),
+        0,
+    );
+    assert_eq!(
+        manifest_auth(&dry, &host),
+        Some(b64(&format!("{USER}:{PASSWORD}"))),
+        "{dry}"
+    );
+    a.run(
+        &w,
+        "secret create (applied)",
+        &[
+            "secret",
+            "create",
+            "leak-applied",
+            "-n",
+            "default",
+            "--docker-server",
+            &host,
+            "--docker-username",
+            USER,
+            "--password-stdin",
+            "--kubeconfig",
+            &kc,
+        ],
+        Some(&pw_in),
+        0,
+    );
+    let rendered = a.run(
+        &w,
+        "secret render",
+        &["secret", "render", "-i", &inv],
+        None,
+        0,
+    );
+    assert_eq!(
+        manifest_auth(&rendered, &host),
+        Some(b64(&format!("{USER}:{PASSWORD}"))),
+        "{rendered}"
+    );
+    a.run(
+        &w,
+        "pull-secret update --dry-run",
+        &[
+            "pull-secret",
+            "update",
+            "--registry",
+            &host,
+            "-u",
+            USER,
+            "--password-stdin",
+            "--dry-run",
+            "--kubeconfig",
+            &kc,
+        ],
+        Some(&pw_in),
+        0,
+    );
+    let run = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "run",
+            &pb("registry_auth.yml"),
+            "--known-hosts",
+            &kh,
+            "--certs-dir",
+            &certs,
+            "--kubeconfig",
+            &kc,
+            "--retries",
+            "0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let args = run(&["-i", &inv, "--check", "--diff"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    a.run(&w, "run --check --diff", &args, None, 0);
+    let args = run(&["-i", &wrong]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    a.run(&w, "run wrong password", &args, None, 2);
+    // A real run, then one where node2 holds a corrupt file: a failing host, a retry
+    // file, and --diff against files that now hold the secret.
+    let args = run(&["-i", &inv, "--diff"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    a.run(&w, "run (applied)", &args, None, 0);
+    std::fs::write(
+        w.ssh.nodes[1].path("origin/.docker/config.json"),
+        b"{not json",
+    )
+    .unwrap();
+    let rotate = w.dir.path().join("rotate.ini");
+    std::fs::write(
+        &rotate,
+        std::fs::read_to_string(&inv).unwrap().replace(
+            &format!(
+                "oreg_auth_user={USER}\noreg_auth_password=\"{}\"",
+                PASSWORD.replace('"', "\\\"")
+            ),
+            "oreg_auth_user=bob\noreg_auth_password=\"second\"",
+        ),
+    )
+    .unwrap();
+    let rotate = rotate.display().to_string();
+    let args = run(&["-i", &rotate, "--diff", "--skip-tags", "cluster"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    a.run(
+        &w,
+        "run failing node, rotating away from the secret",
+        &args,
+        None,
+        2,
+    );
+    assert!(
+        w.dir.path().join("registry_auth.retry").exists(),
+        "the failing run wrote no retry file"
+    );
+    for (i, n) in w.ssh.nodes.iter().enumerate() {
+        a.problems
+            .extend(leaks(&format!("sshd log of node{}", i + 1), &n.log_text()));
+    }
+
+    // Control: --show-secrets prints the password on purpose, and the markers catch it,
+    // so a clean audit above means absent, not unrecognised.
+    let shown = Command::new(assert_cmd::cargo::cargo_bin("regauth"))
+        .args(["inventory", "-i", &inv, "--list", "--show-secrets"])
+        .output()
+        .unwrap();
+    assert!(!leaks("control", &String::from_utf8_lossy(&shown.stdout)).is_empty());
+
+    eprintln!(
+        "leak audit: {} command runs ({} with debug/trace logs), {} /proc argv scans",
+        a.runs, a.traced, a.scans
+    );
+    assert!(a.traced >= a.runs / 2, "-vvv logged too little to audit");
+    assert!(a.scans > a.runs, "the argv watch did not run");
+    assert!(a.problems.is_empty(), "{}", a.problems.join("\n"));
+}
