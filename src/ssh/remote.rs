@@ -153,7 +153,8 @@ echo regauth-end
 /// file to `<path>.regauth-backup`, rename the temp over the path (atomic); then one
 /// `sync DIR...` makes the renames durable. The EXIT trap removes any temp left, on
 /// every path out of the script including SIGHUP/SIGTERM/SIGPIPE when sshd tears the
-/// session down; only SIGKILL can leave one, and the next write sweeps stale temps
+/// session down, under dash and bash alike (tests/write_script_shells.rs); only
+/// SIGKILL can leave one, and the next write sweeps stale temps
 /// of the same file. Paths are split with parameter expansion, not
 /// `dirname`/`basename`: on a 2-core control host with 50 nodes on loopback every
 /// fork shows in the wall time.
@@ -161,9 +162,14 @@ const WRITE_SCRIPT: &str = r#"
 umask 077
 echo regauth-write-1
 tmp_of() { d=${1%/*}; [ -n "$d" ] || d=/; b=${1##*/}; t="$d/.$b.regauth-tmp.$$"; }
-cleanup() { while [ $# -ge 2 ]; do tmp_of "$1"; [ ! -e "$t" ] || rm -f -- "$t"; shift 2; done; }
+# Temps made so far, one per line (paths never hold a newline). Not "$@" in the
+# trap: bash runs a trap with the positional parameters of the function it
+# interrupted (shifted in stage/commit), so it would miss the temp being staged.
+temps=
+cleanup() { set -f; IFS='
+'; for t in $temps; do [ ! -e "$t" ] || rm -f -- "$t"; done; }
 oneline() { printf '%s' "$1" | tr '\n' ' '; }
-trap 'cleanup "$@"' EXIT
+trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 141' PIPE
@@ -179,6 +185,8 @@ stage() {
     for old in "$d/.$b.regauth-tmp."*; do
       [ ! -f "$old" ] || rm -f -- "$old"
     done
+    temps="$temps
+$t"
     if ! err=$( { head -c "$n" > "$t"; } 2>&1 ); then
       printf 'regauth-stage %s error %s\n' "$i" "$(oneline "$err")"; return 1
     fi
