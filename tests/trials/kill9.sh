@@ -9,4 +9,6 @@
 #   REGAUTH_TRIALS_SIGNALS=kill tests/trials/kill9.sh    # kill -9 only
 set -eu
 cd "$(dirname "$0")/../.."
-REGAUTH_TRIALS=1 exec cargo test --test kill9_trial -- --nocapture
+# Builds regauth first: the trials run the binary next to the example.
+cargo build --quiet --bin regauth
+exec cargo run --quiet --example kill9_trial

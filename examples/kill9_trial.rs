@@ -3,11 +3,12 @@
 //! node's files must be the old or the new version, valid JSON, mode 0600, with no
 //! temp file left; and the next run must converge.
 //!
-//! This test does nothing unless `REGAUTH_TRIALS=1` is set (it takes minutes); run it
-//! with `tests/trials/kill9.sh`, which sets it. `REGAUTH_TRIALS_N` (default 30) is the
+//! It takes minutes, so it is an example rather than a test: run it with
+//! `tests/trials/kill9.sh` (or `cargo run --example kill9_trial`). `REGAUTH_TRIALS_N` (default 30) is the
 //! number of trials per signal, `REGAUTH_TRIALS_SEED` the random seed (printed),
 //! `REGAUTH_TRIALS_SIGNALS` (`kill`, `SIGINT` or both, comma-separated) which to send.
 
+#[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
@@ -78,11 +79,18 @@ fn inspect(w: &World, allowed: &[String; 2]) -> (Vec<String>, [usize; 2]) {
     (problems, versions)
 }
 
-#[test]
-fn kill9_and_sigint_trials() {
-    if std::env::var("REGAUTH_TRIALS").as_deref() != Ok("1") {
-        eprintln!("skipped: set REGAUTH_TRIALS=1 (tests/trials/kill9.sh) to run the trials");
-        return;
+fn main() {
+    // Tests get CARGO_BIN_EXE_regauth from cargo; an example finds the binary beside
+    // its own directory (target/debug/examples/.. → target/debug/regauth).
+    if std::env::var_os("CARGO_BIN_EXE_regauth").is_none() {
+        let exe = std::env::current_exe().expect("own path");
+        let bin = exe
+            .parent()
+            .and_then(|d| d.parent())
+            .expect("target dir")
+            .join("regauth");
+        // SAFETY: set before any thread is started.
+        unsafe { std::env::set_var("CARGO_BIN_EXE_regauth", bin) };
     }
     let trials: usize = std::env::var("REGAUTH_TRIALS_N")
         .ok()
