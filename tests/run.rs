@@ -4,141 +4,13 @@
 mod support;
 
 use assert_cmd::Command;
-use base64::Engine;
-use std::path::{Path, PathBuf};
-use support::apiserver::ApiServer;
-use support::sshd::SshLab;
-
-struct World {
-    reg_lab: support::Lab,
-    reg: support::Registry,
-    ssh: support::sshd::Lab,
-    api: ApiServer,
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
-}
-
-const NODES: [&str; 3] = [
-    "node1.example.com",
-    "node2.example.com",
-    "node3.example.com",
-];
-
-impl World {
-    fn new() -> World {
-        let reg_lab = support::Lab::new();
-        let reg = reg_lab
-            .registry()
-            .user("alice", "first pa$$:word")
-            .user("bob", "second")
-            .image("openshift3/ose-pod", "v3.11")
-            .start();
-        let ssh = SshLab::new().plain_root().nodes(3).start();
-        let api = ApiServer::start();
-        for n in NODES {
-            api.set_node_ready(n, true);
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = api.kubeconfig(dir.path(), &api.token);
-        World {
-            reg_lab,
-            reg,
-            ssh,
-            api,
-            dir,
-            kubeconfig,
-        }
-    }
-
-    /// Writes the inventory with the given oreg user/password and extra lines.
-    fn inventory(&self, user: &str, password: &str) -> PathBuf {
-        let mut hosts = String::new();
-        for (i, n) in NODES.iter().enumerate() {
-            let node = &self.ssh.nodes[i];
-            hosts.push_str(&format!(
-                "{n} ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={} openshift_data_dir={} regauth_runtime_auth_dir={} regauth_node_restart_command='echo node >> {}' regauth_master_restart_command='echo master >> {}'\n",
-                node.port,
-                node.login,
-                self.ssh.client_key.display(),
-                node.path("origin"),
-                node.path("docker"),
-                node.path("restarts.log"),
-                node.path("restarts.log"),
-            ));
-        }
-        let text = format!(
-            "[OSEv3:children]\nmasters\nnodes\n\n[all_nodes]\n{hosts}\n[masters]\n{m}\n\n[nodes]\n{n1}\n{n2}\n{n3}\n\n[nodes:children]\nmasters\n\n[OSEv3:vars]\nopenshift_deployment_type=openshift-enterprise\noreg_url={reg}/openshift3/ose-${{component}}:${{version}}\noreg_auth_user={user}\noreg_auth_password='{password}'\nopenshift_restart_nodes_serial=2\n",
-            m = NODES[0],
-            n1 = NODES[0],
-            n2 = NODES[1],
-            n3 = NODES[2],
-            reg = self.reg.host,
-        );
-        let p = self.dir.path().join("hosts.ini");
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    fn run(&self, playbook: &str, inv: &Path, extra: &[&str]) -> std::process::Output {
-        let pb = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("playbooks")
-            .join(playbook);
-        Command::cargo_bin("regauth")
-            .unwrap()
-            .current_dir(self.dir.path())
-            .env_remove("KUBECONFIG")
-            .arg("run")
-            .arg(pb)
-            .arg("-i")
-            .arg(inv)
-            .arg("--known-hosts")
-            .arg(&self.ssh.known_hosts)
-            .arg("--certs-dir")
-            .arg(self.reg_lab.certs_dir())
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(["--retries", "0"])
-            .args(extra)
-            .output()
-            .unwrap()
-    }
-
-    fn file(&self, i: usize, rel: &str) -> Option<Vec<u8>> {
-        std::fs::read(self.ssh.nodes[i].path(rel)).ok()
-    }
-
-    fn restarts(&self, i: usize) -> usize {
-        self.file(i, "restarts.log")
-            .map(|b| String::from_utf8_lossy(&b).lines().count())
-            .unwrap_or(0)
-    }
-
-    fn auth(&self, i: usize, rel: &str) -> String {
-        let v: serde_json::Value =
-            serde_json::from_slice(&self.file(i, rel).expect("file written")).unwrap();
-        v["auths"][&self.reg.host]["auth"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
+use std::path::Path;
+use support::world::{HostOverride, PASSWORD, USER, World, b64, text};
 
 #[test]
 fn install_then_idempotent_then_rotation_with_accurate_dry_run() {
-    let w = World::new();
-    let inv = w.inventory("alice", "first pa$$:word");
+    let w = World::new(3);
+    let inv = w.inventory(USER, PASSWORD);
 
     // node3 already holds another registry and a credential helper: both must stay.
     let existing = w.ssh.nodes[2].path("docker/config.json");
@@ -155,11 +27,11 @@ fn install_then_idempotent_then_rotation_with_accurate_dry_run() {
     for i in 0..3 {
         assert_eq!(
             w.auth(i, "docker/config.json"),
-            b64("alice:first pa$$:word")
+            b64(&format!("{USER}:{PASSWORD}"))
         );
         assert_eq!(
             w.auth(i, "origin/.docker/config.json"),
-            b64("alice:first pa$$:word")
+            b64(&format!("{USER}:{PASSWORD}"))
         );
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(w.ssh.nodes[i].path("docker/config.json"))
@@ -182,7 +54,7 @@ fn install_then_idempotent_then_rotation_with_accurate_dry_run() {
     let out = text(&o);
     assert!(out.contains("PLAY RECAP"), "{out}");
     assert!(
-        !out.contains("first pa$$:word") && !out.contains(&b64("alice:first pa$$:word")),
+        !out.contains(PASSWORD) && !out.contains(&b64(&format!("{USER}:{PASSWORD}"))),
         "secret leaked: {out}"
     );
 
@@ -250,8 +122,8 @@ fn install_then_idempotent_then_rotation_with_accurate_dry_run() {
 
 #[test]
 fn failing_credential_stops_before_anything_is_touched() {
-    let w = World::new();
-    let inv = w.inventory("alice", "wrong password");
+    let w = World::new(3);
+    let inv = w.inventory(USER, "wrong password");
     let o = w.run("registry_auth.yml", &inv, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("auth_failed"), "{}", text(&o));
@@ -268,8 +140,8 @@ fn failing_credential_stops_before_anything_is_touched() {
 
 #[test]
 fn one_bad_node_fails_alone_with_exit_codes_and_retry_file() {
-    let mut w = World::new();
-    let inv = w.inventory("alice", "first pa$$:word");
+    let mut w = World::new(3);
+    let inv = w.inventory(USER, PASSWORD);
     // node2: a corrupt file that must stay as it is.
     let corrupt = w.ssh.nodes[1].path("origin/.docker/config.json");
     std::fs::create_dir_all(Path::new(&corrupt).parent().unwrap()).unwrap();
@@ -285,11 +157,11 @@ fn one_bad_node_fails_alone_with_exit_codes_and_retry_file() {
     assert_eq!(w.restarts(1), 0);
     assert_eq!(
         w.auth(0, "docker/config.json"),
-        b64("alice:first pa$$:word")
+        b64(&format!("{USER}:{PASSWORD}"))
     );
     assert_eq!(
         w.auth(2, "docker/config.json"),
-        b64("alice:first pa$$:word")
+        b64(&format!("{USER}:{PASSWORD}"))
     );
     let retry = std::fs::read_to_string(w.dir.path().join("registry_auth.retry")).unwrap();
     assert_eq!(retry, "node2.example.com\n");
@@ -310,7 +182,7 @@ fn one_bad_node_fails_alone_with_exit_codes_and_retry_file() {
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert_eq!(
         w.auth(1, "origin/.docker/config.json"),
-        b64("alice:first pa$$:word")
+        b64(&format!("{USER}:{PASSWORD}"))
     );
     let retry = std::fs::read_to_string(w.dir.path().join("registry_auth.retry")).unwrap();
     assert_eq!(retry, "node3.example.com\n");
@@ -318,8 +190,8 @@ fn one_bad_node_fails_alone_with_exit_codes_and_retry_file() {
 
 #[test]
 fn playbook_errors_name_file_and_line() {
-    let w = World::new();
-    let inv = w.inventory("alice", "x");
+    let w = World::new(3);
+    let inv = w.inventory(USER, "x");
     let bad = w.dir.path().join("bad.yml");
     std::fs::write(
         &bad,
@@ -344,32 +216,26 @@ fn playbook_errors_name_file_and_line() {
 
 #[test]
 fn sigint_exits_99_and_leaves_every_file_whole() {
-    let w = World::new();
-    let inv = w.inventory("alice", "first pa$$:word");
+    let w = World::new(3);
     // Slow restarts, one node at a time, so the interrupt lands mid-run.
-    let text_inv = std::fs::read_to_string(&inv)
-        .unwrap()
-        .replace(
-            "regauth_node_restart_command='echo node >>",
-            "regauth_node_restart_command='sleep 1; echo node >>",
+    let inv = w.inventory_with(USER, PASSWORD, |i| HostOverride {
+        restart: Some(format!(
+            "sleep 1; echo node >> {}",
+            w.ssh.nodes[i].path("restarts.log")
+        )),
+        ..Default::default()
+    });
+    let child = w
+        .command(
+            "registry_auth.yml",
+            &inv,
+            &[
+                "--skip-tags",
+                "cluster",
+                "-e",
+                "openshift_restart_nodes_serial=1",
+            ],
         )
-        .replace(
-            "openshift_restart_nodes_serial=2",
-            "openshift_restart_nodes_serial=1",
-        );
-    std::fs::write(&inv, text_inv).unwrap();
-    let pb = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/registry_auth.yml");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("regauth"))
-        .current_dir(w.dir.path())
-        .arg("run")
-        .arg(pb)
-        .arg("-i")
-        .arg(&inv)
-        .arg("--known-hosts")
-        .arg(&w.ssh.known_hosts)
-        .arg("--certs-dir")
-        .arg(w.reg_lab.certs_dir())
-        .args(["--skip-tags", "cluster"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -1,6 +1,5 @@
 //! A whole lab for `regauth run`: a registry, n sshd nodes, the test API server and an
-//! INI inventory tying them together (the fault, leak and trial tests share it;
-//! tests/run.rs keeps its own copy).
+//! INI inventory tying them together (the run, fault, leak and trial tests share it).
 
 use super::apiserver::ApiServer;
 use super::sshd::SshLab;
