@@ -669,17 +669,7 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let ran = self.on_hosts(batch, batch.len(), |sess, h| {
-                let r = ssh::run(sess, &h.node_restart_command)?;
-                if r.success() {
-                    Ok(())
-                } else {
-                    Err(files::FilesError::Refused(format!(
-                        "`{}` failed (exit {:?}): {}",
-                        h.node_restart_command,
-                        r.status,
-                        String::from_utf8_lossy(&r.output).trim()
-                    )))
-                }
+                restart(sess, &h.node_restart_command)
             });
             for (host, r) in ran {
                 let o = match r {
@@ -745,17 +735,9 @@ impl<'a> Engine<'a> {
                 continue;
             }
             // One master at a time: the API stays served by the others.
-            for (host, r) in self.on_hosts(&[h], 1, |sess, h| {
-                let r = ssh::run(sess, &h.master_restart_command)?;
-                if r.success() {
-                    Ok(())
-                } else {
-                    Err(files::FilesError::Refused(format!(
-                        "`{}` failed (exit {:?})",
-                        h.master_restart_command, r.status
-                    )))
-                }
-            }) {
+            for (host, r) in
+                self.on_hosts(&[h], 1, |sess, h| restart(sess, &h.master_restart_command))
+            {
                 outcomes.push(match r {
                     Ok(()) => Outcome {
                         host,
@@ -819,4 +801,17 @@ impl<'a> Engine<'a> {
         }
         Ok(self.recap.exit())
     }
+}
+
+/// Runs a restart command; a non-zero exit fails the host with the command's output.
+fn restart(session: &Session, command: &str) -> Result<(), files::FilesError> {
+    let r = ssh::run(session, command)?;
+    if r.success() {
+        return Ok(());
+    }
+    Err(files::FilesError::Refused(format!(
+        "`{command}` failed (exit {:?}): {}",
+        r.status,
+        String::from_utf8_lossy(&r.output).trim()
+    )))
 }
