@@ -10,7 +10,7 @@ mod files;
 mod limit;
 mod recap;
 
-pub use recap::{HostStatus, Recap, Stats};
+pub use recap::{CONTROL_HOST, HostStatus, Recap, Stats};
 
 use crate::cluster;
 use crate::exit::{Exit, Failure, HasExit};
@@ -70,9 +70,6 @@ pub struct RunSettings {
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Where steps that run on the control host are counted in the recap.
-const CONTROL_HOST: &str = "localhost";
 
 extern "C" fn on_sigint(_: libc::c_int) {
     // Only an atomic store: async-signal-safe.

@@ -2,6 +2,9 @@
 
 use std::collections::BTreeMap;
 
+/// Where steps that run on the control host (registry checks) are counted.
+pub const CONTROL_HOST: &str = "localhost";
+
 /// What a step did on one host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostStatus {
@@ -77,7 +80,7 @@ impl Recap {
     pub fn failed_hosts(&self) -> Vec<&str> {
         self.hosts
             .iter()
-            .filter(|(h, _)| h.as_str() != "localhost")
+            .filter(|(h, _)| h.as_str() != CONTROL_HOST)
             .filter(|(_, s)| s.failed > 0 || s.unreachable > 0)
             .map(|(h, _)| h.as_str())
             .collect()
