@@ -104,7 +104,10 @@ impl Data {
         self.group_index.get(name).copied()
     }
 
-    /// Adds a host (if new) and puts it in `group`; `port` sets `ansible_port`.
+    /// Adds a host (if new) and puts it in `group`; `port` sets `ansible_port` only
+    /// when the host is new, as `InventoryData.add_host` passes it to `Host(name, port)`
+    /// and ignores it for a host it already has (a later `host:port` line changes
+    /// nothing; a later `ansible_port=` variable does).
     pub fn add_host(
         &mut self,
         name: &str,
@@ -122,12 +125,12 @@ impl Data {
                     groups: Vec::new(),
                 });
                 self.host_index.insert(name.to_string(), h);
+                if let Some(p) = port {
+                    self.set_host_var(h, "ansible_port", Value::Int(p as i64), origin.clone());
+                }
                 h
             }
         };
-        if let Some(p) = port {
-            self.set_host_var(h, "ansible_port", Value::Int(p as i64), origin.clone());
-        }
         if !self.groups[group].hosts.contains(&h) {
             self.groups[group].hosts.push(h);
             self.hosts[h].groups.push(group);
