@@ -14,6 +14,8 @@
 
 // A Kubernetes API server for the cluster tests.
 pub mod apiserver;
+// What kubectl reads from it: discovery, OpenAPI, Tables.
+pub mod discovery;
 pub mod https;
 pub mod image;
 pub mod pki;
