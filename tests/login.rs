@@ -603,13 +603,7 @@ use support::https::Reply;
 use support::{LOOPBACK, LOOPBACK2, Silent};
 
 fn opts(lab: &Lab) -> CheckOptions {
-    CheckOptions {
-        trust: lab.trust(),
-        timeout: std::time::Duration::from_secs(20),
-        retries: 0,
-        retry_delay: std::time::Duration::ZERO,
-        ..CheckOptions::default()
-    }
+    lab.check_options()
 }
 
 /// The token request is containers/image's CheckAuth one: account and service, no

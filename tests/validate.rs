@@ -3,9 +3,9 @@
 
 mod support;
 
-use regauth::registry::{CheckOptions, CheckResult, Reason, ValidateOptions, check, validate_all};
+use regauth::registry::{CheckOptions, Reason, ValidateOptions, check, validate_all};
 use std::time::{Duration, Instant};
-use support::{Lab, Silent, closed_port, cred};
+use support::{Lab, Silent, assert_reason, closed_port, cred};
 
 const ROBOT: &str = "12345678|robot";
 const ROBOT_TOKEN: &str = "Xq7eR2kLm9PzT4vN8wB3yH6cJ1dF5gS0";
@@ -14,26 +14,7 @@ const WEIRD_PASSWORD: &str = r#"p:a$s w"o'r\d $HOME"#;
 const IMAGE: &str = "openshift3/ose-pod:v3.11";
 
 fn opts(lab: &Lab) -> CheckOptions {
-    CheckOptions {
-        trust: lab.trust(),
-        timeout: Duration::from_secs(20),
-        retries: 0,
-        retry_delay: Duration::ZERO,
-        ..CheckOptions::default()
-    }
-}
-
-fn assert_reason(r: &CheckResult, reason: Reason, needle: &str) {
-    assert_eq!(
-        r.reason, reason,
-        "{} ({}): {}",
-        r.registry, r.source, r.message
-    );
-    assert!(
-        r.message.contains(needle),
-        "message {:?} lacks {needle:?}",
-        r.message
-    );
+    lab.check_options()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,6 +144,8 @@ async fn untrusted_certificate() {
     c.tls_verify = false;
     let r = check(&c, &opts(&lab)).await;
     assert_reason(&r, Reason::Ok, "alice can pull");
+    // A registry that answers HTTPS stays on HTTPS (tests/insecure.rs: plain HTTP).
+    assert!(!r.message.contains("plain HTTP"), "{}", r.message);
 }
 
 #[tokio::test]
@@ -265,20 +248,7 @@ openshift_additional_registry_credentials=[{additional}]\n"
 }
 
 fn regauth(lab: &Lab) -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_regauth"));
-    c.arg("--certs-dir").arg(lab.certs_dir());
-    for v in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "RUST_LOG",
-    ] {
-        c.env_remove(v);
-    }
-    c
+    lab.regauth()
 }
 
 #[test]

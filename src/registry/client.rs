@@ -6,6 +6,7 @@
 
 use super::challenge::{self, AuthScheme, Challenge};
 use super::classify::{self, Reason, Verdict};
+use super::insecure;
 use super::reference::ImageRef;
 use super::tls::Trust;
 use crate::model::{Proxies, RegistryCredential};
@@ -75,14 +76,11 @@ pub async fn check_with_attempts(cred: &RegistryCredential, opts: &CheckOptions)
         image.repository = format!("library/{}", image.repository);
     }
     let (result, attempts) = with_attempts(&cred.host, opts, || {
-        let mut session = Session {
-            cred,
-            opts,
-            image: Some(image.clone()),
-        };
+        let mut session = Session::new(cred, opts, Some(image.clone()));
         async move {
             // A transient verdict can also come from the manifest's own status (5xx).
             let v = session.attempt().await;
+            let v = session.say_plain_http(v);
             if v.transient { Err(v) } else { Ok(v) }
         }
     })
@@ -150,12 +148,13 @@ pub async fn login_check(
         source: "login".to_string(),
     };
     let (result, _) = with_attempts(host, opts, || {
-        let mut session = Session {
-            cred: &cred,
-            opts,
-            image: None,
-        };
-        async move { session.login().await }
+        let mut session = Session::new(&cred, opts, None);
+        async move {
+            match session.login().await {
+                Ok(v) => Ok(session.say_plain_http(v)),
+                Err(v) => Err(session.say_plain_http(v)),
+            }
+        }
     })
     .await;
     result.unwrap_or_else(|v| v)
@@ -180,11 +179,7 @@ pub async fn auth_host(
         source: "auth host".to_string(),
     };
     with_attempts(host, opts, || {
-        let mut session = Session {
-            cred: &cred,
-            opts,
-            image: None,
-        };
+        let mut session = Session::new(&cred, opts, None);
         async move { session.realm_host().await }
     })
     .await
@@ -197,6 +192,8 @@ struct Session<'a> {
     opts: &'a CheckOptions,
     /// The test image of a pull check; `None` for a login check.
     image: Option<ImageRef>,
+    /// `https`, or `http` once the ping found an insecure registry without TLS.
+    scheme: &'static str,
 }
 
 /// True for the names docker and the auth files use for Docker Hub.
@@ -225,14 +222,14 @@ fn host_key(url: &Url) -> String {
     }
 }
 
-/// Follows at most 10 redirects and never one from https to http: the
-/// Authorization header would travel in clear. reqwest itself drops
+/// Follows at most 10 redirects and, for a verified registry, never one from https
+/// to http: the Authorization header would travel in clear. reqwest itself drops
 /// Authorization when a redirect goes to another host or port.
-fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
+fn redirect_policy(tls_verify: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
         let downgrade = attempt.url().scheme() == "http"
             && attempt.previous().iter().any(|u| u.scheme() == "https");
-        if downgrade {
+        if downgrade && !insecure::may_follow_https_to_http(tls_verify) {
             attempt.error("refusing a redirect from https to plain http")
         } else if attempt.previous().len() >= 10 {
             attempt.error("more than 10 redirects")
@@ -242,9 +239,31 @@ fn redirect_policy() -> reqwest::redirect::Policy {
     })
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
+    fn new(
+        cred: &'a RegistryCredential,
+        opts: &'a CheckOptions,
+        image: Option<ImageRef>,
+    ) -> Session<'a> {
+        Session {
+            cred,
+            opts,
+            image,
+            scheme: "https",
+        }
+    }
+
     fn host(&self) -> &str {
         &self.cred.host
+    }
+
+    /// Adds to a verdict reached over plain HTTP that it was (the user asked for
+    /// `tls_verify=False`, and should know the password travelled in clear).
+    fn say_plain_http(&self, mut v: Verdict) -> Verdict {
+        if self.scheme == "http" {
+            v.message.push_str(&insecure::plain_http_note(self.host()));
+        }
+        v
     }
 
     fn client(&mut self, url: &Url) -> Result<Client, Verdict> {
@@ -275,7 +294,7 @@ impl Session<'_> {
         tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let mut b = Client::builder()
             .tls_backend_preconfigured(tls)
-            .redirect(redirect_policy())
+            .redirect(redirect_policy(self.cred.tls_verify))
             .user_agent(concat!("regauth/", env!("CARGO_PKG_VERSION")));
         let p = &self.opts.proxies;
         if p.http.is_some() || p.https.is_some() {
@@ -346,7 +365,8 @@ impl Session<'_> {
     }
 
     fn registry_url(&self, path: &str) -> Result<Url, Verdict> {
-        Url::parse(&format!("https://{}{path}", api_host(self.host()))).map_err(|e| {
+        let scheme = self.scheme;
+        Url::parse(&format!("{scheme}://{}{path}", api_host(self.host()))).map_err(|e| {
             Verdict::fail(
                 Reason::RegistryError,
                 format!("`{}` is not a registry host: {e}", self.host()),
@@ -502,23 +522,43 @@ impl Session<'_> {
         classify::unexpected_status(status, self.host(), what, retry_after(resp))
     }
 
-    /// `GET /v2/` without credentials, once per host and run: the answer does not
-    /// depend on the credential, and each request costs the registry CPU that 50
-    /// concurrent checks compete for. Failures are not shared (each check retries).
+    /// `GET /v2/` without credentials, once per host, trust setting and run: the answer
+    /// does not depend on the credential, and each request costs the registry CPU that
+    /// 50 concurrent checks compete for. Failures are not shared (each check retries).
+    /// Sets the scheme the rest of the session uses (see [`insecure`]).
     async fn ping(&mut self) -> Result<Ping, Verdict> {
-        let cell = self.opts.shared.ping_cell(&self.cred.host);
+        let cell = self
+            .opts
+            .shared
+            .ping_cell(&self.cred.host, self.cred.tls_verify);
         let found = cell
             .get_or_try_init(|| async {
-                let url = self.registry_url("/v2/")?;
-                let resp = self.send(&url, None, None).await?;
-                match resp.status().as_u16() {
-                    200..=299 => Ok(Ping::Open),
-                    401 => Ok(Ping::Challenged(challenges_of(&resp))),
-                    s => Err(self.status_verdict(s, &resp, "/v2/")),
+                match self.ping_once("https").await {
+                    Ok(p) => Ok(("https", p)),
+                    Err(e) if self.cred.tls_verify => Err(e),
+                    Err(https) => match self.ping_once("http").await {
+                        Ok(p) => Ok(("http", p)),
+                        Err(http) => Err(insecure::both_failed(https, http)),
+                    },
                 }
             })
-            .await?;
-        Ok(found.clone())
+            .await
+            .cloned();
+        // A failed ping leaves nothing said over plain HTTP that the message should flag.
+        self.scheme = found.as_ref().map_or("https", |(scheme, _)| *scheme);
+        found.map(|(_, ping)| ping)
+    }
+
+    /// One unauthenticated `GET /v2/` over `scheme`.
+    async fn ping_once(&mut self, scheme: &'static str) -> Result<Ping, Verdict> {
+        self.scheme = scheme;
+        let url = self.registry_url("/v2/")?;
+        let resp = self.send(&url, None, None).await?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(Ping::Open),
+            401 => Ok(Ping::Challenged(challenges_of(&resp))),
+            s => Err(self.status_verdict(s, &resp, "/v2/")),
+        }
     }
 
     /// Turns a 401's challenge into working credentials, or the verdict why not.
@@ -576,6 +616,7 @@ impl Session<'_> {
         match url.scheme() {
             "https" => {}
             "http" if realm_host == host => {}
+            "http" if insecure::may_send_to_plain_http_realm(self.cred.tls_verify) => {}
             "http" => {
                 return Err(Verdict::fail(
                     Reason::RegistryError,
@@ -736,18 +777,25 @@ enum Ping {
     Challenged(Vec<Challenge>),
 }
 
+/// The first successful ping of a host under one trust setting, with its scheme.
+type PingCell = Arc<tokio::sync::OnceCell<(&'static str, Ping)>>;
+
 /// What the checks of one run share per registry host. Poisoned locks are taken
 /// over: they only mean another check panicked, and the maps stay sound.
 #[derive(Default)]
 pub struct RunCache {
-    pings: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Ping>>>>,
+    pings: Mutex<HashMap<(String, bool), PingCell>>,
     clients: Mutex<HashMap<(String, bool), Client>>,
 }
 
 impl RunCache {
-    fn ping_cell(&self, host: &str) -> Arc<tokio::sync::OnceCell<Ping>> {
+    /// Keyed by trust setting too: an insecure entry may reach a host over plain
+    /// HTTP, which a verifying entry for the same host must never reuse.
+    fn ping_cell(&self, host: &str, tls_verify: bool) -> PingCell {
         let mut map = self.pings.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(host.to_string()).or_default().clone()
+        map.entry((host.to_string(), tls_verify))
+            .or_default()
+            .clone()
     }
 }
 

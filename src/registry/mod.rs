@@ -13,11 +13,13 @@
 //!
 //! # Files
 //! `reference` image references, `challenge` WWW-Authenticate, `tls` trust,
-//! `classify` reasons and messages, `client` one check.
+//! `classify` reasons and messages, `client` one check, `insecure` what
+//! `tls_verify=False` allows (plain HTTP included).
 
 pub mod challenge;
 pub mod classify;
 pub mod client;
+pub mod insecure;
 pub mod reference;
 pub mod tls;
 

@@ -147,7 +147,22 @@ impl HttpsServer {
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .unwrap();
-        let config = Arc::new(config);
+        HttpsServer::listen(ip, Some(Arc::new(config)), handler)
+    }
+
+    /// Serves plain HTTP (no TLS at all) on `ip`: an insecure registry or realm.
+    pub fn start_plain(
+        ip: IpAddr,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> HttpsServer {
+        HttpsServer::listen(ip, None, handler)
+    }
+
+    fn listen(
+        ip: IpAddr,
+        config: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> HttpsServer {
         let listener = TcpListener::bind((ip, 0)).unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
@@ -160,7 +175,18 @@ impl HttpsServer {
                 }
                 let Ok(tcp) = conn else { continue };
                 let (config, handler) = (config.clone(), handler.clone());
-                std::thread::spawn(move || serve(tcp, config, &*handler));
+                std::thread::spawn(move || match config {
+                    Some(config) => {
+                        let Ok(conn) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        let mut tls = rustls::StreamOwned::new(conn, tcp);
+                        serve(&mut tls, &*handler);
+                        tls.conn.send_close_notify();
+                        let _ = tls.flush();
+                    }
+                    None => serve(&mut { tcp }, &*handler),
+                });
             }
         });
         HttpsServer { addr, stop }
@@ -180,11 +206,7 @@ impl Drop for HttpsServer {
     }
 }
 
-fn serve(tcp: TcpStream, config: Arc<rustls::ServerConfig>, handler: &Handler) {
-    let Ok(conn) = rustls::ServerConnection::new(config) else {
-        return;
-    };
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
+fn serve(tls: &mut (impl Read + Write), handler: &Handler) {
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -232,7 +254,5 @@ fn serve(tcp: TcpStream, config: Arc<rustls::ServerConfig>, handler: &Handler) {
             }
         }
     }
-    let _ = tls.flush();
-    tls.conn.send_close_notify();
     let _ = tls.flush();
 }

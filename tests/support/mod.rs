@@ -78,6 +78,36 @@ impl Lab {
         self.dir.path().join("certs.d")
     }
 
+    /// Check options for tests: the lab's trust only, 20 s per attempt, no retries.
+    pub fn check_options(&self) -> regauth::registry::CheckOptions {
+        regauth::registry::CheckOptions {
+            trust: self.trust(),
+            timeout: Duration::from_secs(20),
+            retries: 0,
+            retry_delay: Duration::ZERO,
+            ..Default::default()
+        }
+    }
+
+    /// The regauth binary trusting the lab's certs.d, with no proxy or log settings
+    /// inherited from the environment.
+    pub fn regauth(&self) -> Command {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("regauth"));
+        c.arg("--certs-dir").arg(self.certs_dir());
+        for v in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "RUST_LOG",
+        ] {
+            c.env_remove(v);
+        }
+        c
+    }
+
     /// Trust that sees only the lab's certs.d (no system roots).
     pub fn trust(&self) -> regauth::registry::Trust {
         regauth::registry::Trust::only(self.certs_dir())
@@ -105,6 +135,7 @@ impl Lab {
             token: None,
             images: Vec::new(),
             untrusted: false,
+            plain_http: false,
         }
     }
 
@@ -114,17 +145,16 @@ impl Lab {
         users: &[(&str, &str, &[&str])],
         access_token: bool,
     ) -> token::TokenServer {
-        let users = users
-            .iter()
-            .map(|(n, p, r)| token::TokenUser {
-                name: n.to_string(),
-                password: p.to_string(),
-                pull: r.iter().map(|s| s.to_string()).collect(),
-            })
-            .collect();
+        let users = token_users(users);
         let t = token::start(&self.ca, LOOPBACK2, users, access_token);
         self.trust_host(&t.server.host());
         t
+    }
+
+    /// Like [`Lab::token_service`], serving plain HTTP.
+    pub fn plain_token_service(&self, users: &[(&str, &str, &[&str])]) -> token::TokenServer {
+        let users = token_users(users);
+        token::start_with(None, LOOPBACK2, users, false)
     }
 
     /// A fixture HTTPS server on `ip` with a lab certificate, trusted through certs.d.
@@ -171,6 +201,17 @@ impl Lab {
         self.trust_host(&server.host());
         (server, hits)
     }
+}
+
+fn token_users(users: &[(&str, &str, &[&str])]) -> Vec<token::TokenUser> {
+    users
+        .iter()
+        .map(|(n, p, r)| token::TokenUser {
+            name: n.to_string(),
+            password: p.to_string(),
+            pull: r.iter().map(|s| s.to_string()).collect(),
+        })
+        .collect()
 }
 
 /// A TCP server that accepts connections and never answers (for timeouts), and
@@ -227,6 +268,24 @@ impl Drop for Silent {
     }
 }
 
+/// Asserts a check's reason and that its message holds `needle`.
+pub fn assert_reason(
+    r: &regauth::registry::CheckResult,
+    reason: regauth::registry::Reason,
+    needle: &str,
+) {
+    assert_eq!(
+        r.reason, reason,
+        "{} ({}): {}",
+        r.registry, r.source, r.message
+    );
+    assert!(
+        r.message.contains(needle),
+        "message {:?} lacks {needle:?}",
+        r.message
+    );
+}
+
 /// A loopback `host:port` where nothing listens.
 pub fn closed_port() -> String {
     let l = TcpListener::bind((LOOPBACK, 0)).unwrap();
@@ -261,6 +320,7 @@ pub struct RegistryBuilder<'a> {
     token: Option<(String, String)>,
     images: Vec<(String, String, &'static str)>,
     untrusted: bool,
+    plain_http: bool,
 }
 
 impl RegistryBuilder<'_> {
@@ -299,6 +359,13 @@ impl RegistryBuilder<'_> {
     /// Serve a certificate from a CA that certs.d does not hold.
     pub fn untrusted(mut self) -> Self {
         self.untrusted = true;
+        self
+    }
+
+    /// Serve plain HTTP, no TLS at all (an insecure registry). distribution 2.8 allows
+    /// htpasswd and token auth without TLS (its docs only warn against it).
+    pub fn plain_http(mut self) -> Self {
+        self.plain_http = true;
         self
     }
 
@@ -349,13 +416,20 @@ impl RegistryBuilder<'_> {
         } else {
             String::new()
         };
+        let tls = if self.plain_http {
+            String::new()
+        } else {
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                dir.join("server.crt").display(),
+                dir.join("server.key").display()
+            )
+        };
         let config = format!(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
 storage:\n  filesystem:\n    rootdirectory: {storage}\n  maintenance:\n    uploadpurging:\n      enabled: false\n\
-http:\n  addr: {host}\n  secret: regauth-lab-not-secret\n  tls:\n    certificate: {crt}\n    key: {key}\n{auth}",
+http:\n  addr: {host}\n  secret: regauth-lab-not-secret\n{tls}{auth}",
             storage = storage.display(),
-            crt = dir.join("server.crt").display(),
-            key = dir.join("server.key").display(),
         );
         std::fs::write(dir.join("config.yml"), config).unwrap();
         let log = std::fs::File::create(dir.join("registry.log")).unwrap();
@@ -379,7 +453,7 @@ http:\n  addr: {host}\n  secret: regauth-lab-not-secret\n  tls:\n    certificate
             .expect("docker-registry (Debian package docker-registry) must be installed");
         let mut reg = Registry { host, dir, child };
         reg.wait_ready();
-        if !self.untrusted {
+        if !self.untrusted && !self.plain_http {
             self.lab.trust_host(&reg.host);
         }
         reg

@@ -36,12 +36,14 @@ pub struct TokenServer {
     pub server: HttpsServer,
     /// PEM certificate of the signing key (the registry's rootcertbundle).
     pub signer_pem: String,
+    /// `https`, or `http` for a plain-HTTP token service.
+    pub scheme: &'static str,
 }
 
 impl TokenServer {
     /// The realm URL registries send clients to.
     pub fn realm(&self) -> String {
-        format!("https://{}/token", self.server.host())
+        format!("{}://{}/token", self.scheme, self.server.host())
     }
 }
 
@@ -69,6 +71,16 @@ pub fn libtrust_kid(spki_der: &[u8]) -> String {
 /// Starts a token service on `ip` with a certificate from `ca`; `access_token`
 /// makes it answer with that field instead of `token` (both exist in the wild).
 pub fn start(ca: &Ca, ip: IpAddr, users: Vec<TokenUser>, access_token: bool) -> TokenServer {
+    start_with(Some(ca), ip, users, access_token)
+}
+
+/// Like [`start`]; `ca` `None` serves plain HTTP.
+pub fn start_with(
+    ca: Option<&Ca>,
+    ip: IpAddr,
+    users: Vec<TokenUser>,
+    access_token: bool,
+) -> TokenServer {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params
@@ -81,8 +93,7 @@ pub fn start(ca: &Ca, ip: IpAddr, users: Vec<TokenUser>, access_token: bool) -> 
         EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &key.serialize_der(), &rng)
             .unwrap(),
     );
-    let leaf = ca.leaf(ip);
-    let server = HttpsServer::start(ip, &leaf, move |req: &Request| {
+    let handler = move |req: &Request| {
         let unauthorized = || {
             Reply::json(
                 401,
@@ -135,8 +146,16 @@ pub fn start(ca: &Ca, ip: IpAddr, users: Vec<TokenUser>, access_token: bool) -> 
             "token"
         };
         Reply::json(200, serde_json::json!({ field: jwt, "expires_in": 300 }))
-    });
-    TokenServer { server, signer_pem }
+    };
+    let (server, scheme) = match ca {
+        Some(ca) => (HttpsServer::start(ip, &ca.leaf(ip), handler), "https"),
+        None => (HttpsServer::start_plain(ip, handler), "http"),
+    };
+    TokenServer {
+        server,
+        signer_pem,
+        scheme,
+    }
 }
 
 fn basic(req: &Request) -> Option<(String, String)> {
