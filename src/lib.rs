@@ -14,6 +14,7 @@ pub mod playbook;
 pub mod redact;
 pub mod registry;
 pub mod run;
+pub mod sources;
 pub mod ssh;
 pub mod tls;
 pub mod vault;

@@ -192,10 +192,44 @@ pub struct PullSecretUpdateCmd {
 
 /// `regauth validate`.
 #[derive(Debug, Args)]
+// -i is one credential source among several here; the group requires exactly one.
+#[command(mut_arg("inventory", |a| a.required(false)))]
+#[command(group(clap::ArgGroup::new("credentials").required(true)
+    .args(["inventory", "authfile", "install_config", "from_cluster"])))]
 pub struct ValidateCmd {
     /// The inventory sources.
     #[command(flatten)]
     pub inv: InventoryArgs,
+    /// Check every entry of this Docker config.json, Podman auth.json or legacy .dockercfg.
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
+    /// Check an OpenShift 4 install-config.yaml: every pullSecret entry (trusting its
+    /// additionalTrustBundle) and every imageContentSources/imageDigestSources mirror.
+    #[arg(long, value_name = "FILE")]
+    pub install_config: Option<PathBuf>,
+    /// Check the cluster's global pull secret (openshift-config/pull-secret).
+    #[arg(long)]
+    pub from_cluster: bool,
+    /// With --from-cluster: also every dockerconfigjson/dockercfg Secret of this namespace (repeatable).
+    // `requires = "from_cluster"` would be met by the flag's default; conflicts are not.
+    #[arg(short = 'n', long = "namespace", value_name = "NS",
+          conflicts_with_all = ["inventory", "authfile", "install_config"])]
+    pub namespaces: Vec<String>,
+    /// With --from-cluster: also every dockerconfigjson/dockercfg Secret of every namespace.
+    #[arg(short = 'A', long, conflicts_with_all = ["namespaces", "inventory", "authfile", "install_config"])]
+    pub all_namespaces: bool,
+    /// Check that credential by pulling IMAGE's manifest instead of logging in (KEY as the
+    /// source writes it: `quay.io`, `reg:5000/team`; IMAGE with or without the host; repeatable).
+    #[arg(long, value_name = "KEY=IMAGE")]
+    pub test_image: Vec<String>,
+    /// Can this release image be pulled? Tried through its mirrors in CRI-O's order
+    /// (install-config's, or the cluster's ImageContentSourcePolicy/ImageDigestMirrorSet/
+    /// ImageTagMirrorSet objects), then from its source.
+    #[arg(long, value_name = "REF")]
+    pub release_image: Option<String>,
+    /// Cluster access for --from-cluster.
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// Check only this registry host (HOST[:PORT], repeatable).
     #[arg(long = "registry", value_name = "HOST")]
     pub registries: Vec<String>,

@@ -78,6 +78,7 @@ fn dispatch(
             commands::inventory::run(&settings, out)
         }
         Command::Validate(c) => {
+            let source = validate_source(&c);
             let settings = commands::validate::Settings {
                 load: load_options(&c.inv),
                 checks: commands::validate::Checks {
@@ -88,6 +89,9 @@ fn dispatch(
                     retry_delay: std::time::Duration::from_secs_f64(c.retry_delay),
                     certs_dir: global.certs_dir.clone(),
                 },
+                source,
+                test_images: c.test_image,
+                release_image: c.release_image,
             };
             commands::validate::run(&settings, out)
         }
@@ -219,6 +223,27 @@ fn secret_create_settings(
             include: cmd.include_auth_host,
             certs_dir: global.certs_dir.clone(),
         },
+    }
+}
+
+/// The one credential source clap's group let through.
+fn validate_source(c: &args::ValidateCmd) -> crate::sources::Source {
+    use crate::sources::{Namespaces, Source};
+    if let Some(f) = &c.authfile {
+        Source::Authfile(f.clone())
+    } else if let Some(f) = &c.install_config {
+        Source::InstallConfig(f.clone())
+    } else if c.from_cluster {
+        Source::Cluster {
+            kube: connect_options(&c.kube),
+            namespaces: if c.all_namespaces {
+                Namespaces::All
+            } else {
+                Namespaces::Some(c.namespaces.clone())
+            },
+        }
+    } else {
+        Source::Inventory
     }
 }
 

@@ -7,6 +7,8 @@ use crate::inventory::{self, LoadOptions};
 use crate::model::{Proxies, RegistryCredential};
 use crate::output::{Format, Output, Paint};
 use crate::registry::{self, CheckOptions, CheckResult, Status, Trust, ValidateOptions};
+use crate::sources::release::Release;
+use crate::sources::{Loaded, Source, TestImages};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,20 +32,62 @@ pub struct Checks {
 /// Settings for `regauth validate`.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Inventory sources and vault password.
+    /// Inventory sources and vault password (for [`Source::Inventory`]).
     pub load: LoadOptions,
     /// How to check.
     pub checks: Checks,
+    /// Where the credentials come from.
+    pub source: Source,
+    /// `--test-image KEY=IMAGE` arguments.
+    pub test_images: Vec<String>,
+    /// `--release-image REF`.
+    pub release_image: Option<String>,
 }
 
-/// Loads the inventory, builds the model and checks its credentials.
+/// Loads the credential source and checks its credentials (and the release image).
 pub fn run(settings: &Settings, out: &Output) -> Result<Exit, Failure> {
-    let inv = inventory::load(&settings.load).map_err(Failure::from_err)?;
-    for w in inv.warnings() {
-        out.warn(w);
+    let mut tests = TestImages::parse(&settings.test_images)?;
+    let mut loaded = match &settings.source {
+        Source::Inventory => {
+            let inv = inventory::load(&settings.load).map_err(Failure::from_err)?;
+            for w in inv.warnings() {
+                out.warn(w);
+            }
+            let model = crate::model::from_inventory(&inv).map_err(Failure::from_err)?;
+            Loaded::from_credentials(model.registries, model.proxies)
+        }
+        other => runtime()?.block_on(crate::sources::load(other, &mut tests))?,
+    };
+    if matches!(settings.source, Source::Inventory) {
+        for e in &mut loaded.entries {
+            if let Ok(key) = crate::authfile::RegistryKey::parse(&e.registry) {
+                let image = tests.take(&e.registry, &key);
+                if !image.is_empty() {
+                    e.cred.test_image = image;
+                }
+            }
+        }
     }
-    let model = crate::model::from_inventory(&inv).map_err(Failure::from_err)?;
-    validate(model.registries, model.proxies, &settings.checks, out)
+    let known: Vec<String> = loaded.entries.iter().map(|e| e.registry.clone()).collect();
+    tests.finish(&known)?;
+    check_and_report(
+        loaded,
+        settings.release_image.as_deref(),
+        &settings.checks,
+        out,
+    )
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                Exit::Unexpected,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
 }
 
 /// Checks `creds` and reports: the entry point for anything that has credentials
@@ -54,7 +98,18 @@ pub fn validate(
     checks: &Checks,
     out: &Output,
 ) -> Result<Exit, Failure> {
-    let creds = select(creds, &checks.registries)?;
+    check_and_report(Loaded::from_credentials(creds, proxies), None, checks, out)
+}
+
+/// Checks what a source gave (and the release image), then reports.
+fn check_and_report(
+    loaded: Loaded,
+    release_image: Option<&str>,
+    checks: &Checks,
+    out: &Output,
+) -> Result<Exit, Failure> {
+    let entries = select(loaded.entries.clone(), &checks.registries)?;
+    let creds: Vec<RegistryCredential> = entries.iter().map(|e| e.cred.clone()).collect();
     for d in registry::duplicates(&creds) {
         out.warn(&format!(
             "{} is defined by {} entries ({}); all are checked, nodes will get the last one ({})",
@@ -64,10 +119,16 @@ pub fn validate(
             d.winner
         ));
     }
+    let mut trust = Trust::new(checks.certs_dir.clone());
+    if let Some(pem) = &loaded.bundle {
+        trust = trust
+            .with_bundle(pem)
+            .map_err(|e| Failure::new(Exit::Parse, format!("additionalTrustBundle: {e}")))?;
+    }
     let opts = ValidateOptions {
         check: CheckOptions {
-            trust: Trust::new(checks.certs_dir.clone()),
-            proxies,
+            trust,
+            proxies: loaded.proxies.clone(),
             timeout: checks.timeout,
             retries: checks.retries,
             retry_delay: checks.retry_delay,
@@ -75,17 +136,9 @@ pub fn validate(
         },
         forks: checks.forks.max(1),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Failure::new(
-                Exit::Unexpected,
-                format!("cannot start the async runtime: {e}"),
-            )
-        })?;
-    let bar = progress(out, creds.len());
-    let checks = registry::validate_all_with(&creds, &opts, |r| match &bar {
+    let runtime = runtime()?;
+    let bar = progress(out, entries.len());
+    let checked = registry::validate_entries_with(&entries, &opts, |r| match &bar {
         Some(b) => {
             b.set_message(format!("{} {}", r.registry, r.reason));
             b.inc(1);
@@ -95,56 +148,68 @@ pub fn validate(
             r.registry, r.source, r.reason
         )),
     });
+    let all = async {
+        let results = checked.await;
+        let release = match release_image {
+            Some(image) => Some(crate::sources::release::check(image, &loaded, &opts.check).await),
+            None => None,
+        };
+        (results, release)
+    };
     // ^C ends the run with ansible-playbook's "interrupted" code, not a signal death.
-    let results = runtime.block_on(async {
+    let done = runtime.block_on(async {
         tokio::select! {
-            results = checks => Some(results),
+            done = all => Some(done),
             _ = tokio::signal::ctrl_c() => None,
         }
     });
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let Some(results) = results else {
+    let Some((results, release)) = done else {
         return Err(Failure::new(
             Exit::Interrupted,
             "interrupted: no result reported",
         ));
     };
-    report(&results, out);
-    Ok(if results.iter().any(|r| r.status == Status::Failed) {
-        Exit::Failed
-    } else {
-        Exit::Ok
-    })
+    report(&results, release.as_ref(), out);
+    let release_failed = release.as_ref().is_some_and(|r| r.status == Status::Failed);
+    Ok(
+        if release_failed || results.iter().any(|r| r.status == Status::Failed) {
+            Exit::Failed
+        } else {
+            Exit::Ok
+        },
+    )
 }
 
-/// Keeps the credentials of the `--registry` hosts; a host the inventory lacks is a usage error.
+/// Keeps the entries of the `--registry` hosts (or keys); one the source lacks is a usage error.
 fn select(
-    creds: Vec<RegistryCredential>,
+    entries: Vec<registry::Entry>,
     wanted: &[String],
-) -> Result<Vec<RegistryCredential>, Failure> {
+) -> Result<Vec<registry::Entry>, Failure> {
     if wanted.is_empty() {
-        return Ok(creds);
+        return Ok(entries);
     }
-    if let Some(missing) = wanted.iter().find(|w| !creds.iter().any(|c| &c.host == *w)) {
+    let hit = |e: &registry::Entry, w: &String| &e.cred.host == w || &e.registry == w;
+    if let Some(missing) = wanted.iter().find(|w| !entries.iter().any(|e| hit(e, w))) {
         let mut known: Vec<&str> = Vec::new();
-        for c in &creds {
-            if !known.contains(&c.host.as_str()) {
-                known.push(&c.host);
+        for e in &entries {
+            if !known.contains(&e.registry.as_str()) {
+                known.push(&e.registry);
             }
         }
         return Err(Failure::new(
             Exit::Usage,
             format!(
-                "--registry {missing}: the inventory defines no credential for it (it has: {})",
+                "--registry {missing}: the source defines no credential for it (it has: {})",
                 known.join(", ")
             ),
         ));
     }
-    Ok(creds
+    Ok(entries
         .into_iter()
-        .filter(|c| wanted.contains(&c.host))
+        .filter(|e| wanted.iter().any(|w| hit(e, w)))
         .collect())
 }
 
@@ -177,17 +242,21 @@ fn summary(results: &[CheckResult]) -> (usize, usize, usize) {
 }
 
 /// Prints the results: JSON per SPEC.md, or one line each and a summary line.
-fn report(results: &[CheckResult], out: &Output) {
+fn report(results: &[CheckResult], release: Option<&Release>, out: &Output) {
     let (ok, failed, skipped) = summary(results);
     if out.format() == Format::Json {
-        out.json(&serde_json::json!({
+        let mut doc = serde_json::json!({
             "results": results,
             "summary": {"ok": ok, "failed": failed, "skipped": skipped},
-        }));
+        });
+        if let Some(r) = release {
+            doc["release"] = serde_json::json!(r);
+        }
+        out.json(&doc);
         return;
     }
     if results.is_empty() {
-        out.status("the inventory defines no registry credentials (oreg_auth_user, openshift_additional_registry_credentials)");
+        out.status("the source defines no registry credentials");
     }
     let mut text = String::new();
     for r in results {
@@ -210,10 +279,27 @@ fn report(results: &[CheckResult], out: &Output) {
             "{} {} {} [{}] {reason}{} ({attempts}{} ms)\n",
             out.paint(&format!("{word:<7}"), paint),
             r.registry,
-            r.user,
+            if r.user.is_empty() { "-" } else { &r.user },
             r.source,
             r.message,
             r.duration_ms
+        ));
+    }
+    if let Some(r) = release {
+        let (word, paint) = match r.status {
+            Status::Ok => ("ok", Paint::Green),
+            _ => ("failed", Paint::Red),
+        };
+        let reason = if r.status == Status::Failed {
+            format!("{}: ", r.reason)
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "{} release {} {reason}{}\n",
+            out.paint(&format!("{word:<7}"), paint),
+            r.image,
+            r.message
         ));
     }
     let line = format!("registries: ok={ok} failed={failed} skipped={skipped}");
@@ -241,10 +327,13 @@ mod tests {
 
     #[test]
     fn registry_filter() {
-        let all = vec![cred("a"), cred("b:5000"), cred("a")];
+        let all: Vec<registry::Entry> = [cred("a"), cred("b:5000"), cred("a")]
+            .into_iter()
+            .map(registry::Entry::from)
+            .collect();
         assert_eq!(select(all.clone(), &[]).unwrap().len(), 3);
         let only = select(all.clone(), &["b:5000".into()]).unwrap();
-        assert_eq!(only[0].host, "b:5000");
+        assert_eq!(only[0].cred.host, "b:5000");
         let e = select(all, &["c".into()]).unwrap_err();
         assert_eq!(e.exit, Exit::Usage);
         assert!(e.message.contains("it has: a, b:5000"), "{}", e.message);

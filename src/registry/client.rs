@@ -56,9 +56,34 @@ impl Default for CheckOptions {
     }
 }
 
+/// How a credential proves who it is.
+#[derive(Debug, Clone, Default)]
+pub enum AuthKind {
+    /// User name and password (Basic, or for a token).
+    #[default]
+    Password,
+    /// An OAuth2 refresh token (`identitytoken` of an auth file): token services are
+    /// asked with `grant_type=refresh_token`, as containers/image does; Basic
+    /// challenges still get the user name and password.
+    IdentityToken(SecretString),
+    /// No credential at all: a registry that asks for a login fails the check.
+    Anonymous,
+}
+
 /// Checks one credential until a final verdict or the attempts run out;
 /// returns the verdict and the number of attempts made.
 pub async fn check_with_attempts(cred: &RegistryCredential, opts: &CheckOptions) -> (Verdict, u32) {
+    let (v, n, _) = pull_check(cred, &AuthKind::Password, opts).await;
+    (v, n)
+}
+
+/// Fetches the test image's manifest with `cred` authenticating as `auth`; returns the
+/// verdict, the attempts made and, on success, the manifest's digest.
+pub async fn pull_check(
+    cred: &RegistryCredential,
+    auth: &AuthKind,
+    opts: &CheckOptions,
+) -> (Verdict, u32, Option<String>) {
     let mut image = match ImageRef::parse(&cred.test_image) {
         Ok(i) => i,
         Err(e) => {
@@ -68,6 +93,7 @@ pub async fn check_with_attempts(cred: &RegistryCredential, opts: &CheckOptions)
                     format!("{e}: fix test_image for this entry"),
                 ),
                 0,
+                None,
             );
         }
     };
@@ -76,16 +102,19 @@ pub async fn check_with_attempts(cred: &RegistryCredential, opts: &CheckOptions)
         image.repository = format!("library/{}", image.repository);
     }
     let (result, attempts) = with_attempts(&cred.host, opts, || {
-        let mut session = Session::new(cred, opts, Some(image.clone()));
+        let mut session = Session::new(cred, opts, Some(image.clone()), auth.clone());
         async move {
             // A transient verdict can also come from the manifest's own status (5xx).
-            let v = session.attempt().await;
+            let (v, digest) = session.attempt().await;
             let v = session.say_plain_http(v);
-            if v.transient { Err(v) } else { Ok(v) }
+            if v.transient { Err(v) } else { Ok((v, digest)) }
         }
     })
     .await;
-    (result.unwrap_or_else(|v| v), attempts)
+    match result {
+        Ok((v, digest)) => (v, attempts, digest),
+        Err(v) => (v, attempts, None),
+    }
 }
 
 /// Runs `attempt` until it gives a result or a final verdict, each try bounded by
@@ -147,8 +176,17 @@ pub async fn login_check(
         tls_verify,
         source: "login".to_string(),
     };
-    let (result, _) = with_attempts(host, opts, || {
-        let mut session = Session::new(&cred, opts, None);
+    login_check_as(&cred, &AuthKind::Password, opts).await.0
+}
+
+/// [`login_check`] for a credential authenticating as `auth`; also returns the attempts made.
+pub async fn login_check_as(
+    cred: &RegistryCredential,
+    auth: &AuthKind,
+    opts: &CheckOptions,
+) -> (Verdict, u32) {
+    let (result, attempts) = with_attempts(&cred.host, opts, || {
+        let mut session = Session::new(cred, opts, None, auth.clone());
         async move {
             match session.login().await {
                 Ok(v) => Ok(session.say_plain_http(v)),
@@ -157,7 +195,7 @@ pub async fn login_check(
         }
     })
     .await;
-    result.unwrap_or_else(|v| v)
+    (result.unwrap_or_else(|v| v), attempts)
 }
 
 /// The `HOST[:PORT]` of the token service `host` sends clients to, when it is not
@@ -179,7 +217,7 @@ pub async fn auth_host(
         source: "auth host".to_string(),
     };
     with_attempts(host, opts, || {
-        let mut session = Session::new(&cred, opts, None);
+        let mut session = Session::new(&cred, opts, None, AuthKind::Anonymous);
         async move { session.realm_host().await }
     })
     .await
@@ -194,6 +232,8 @@ struct Session<'a> {
     image: Option<ImageRef>,
     /// `https`, or `http` once the ping found an insecure registry without TLS.
     scheme: &'static str,
+    /// How the credential authenticates.
+    auth: AuthKind,
 }
 
 /// True for the names docker and the auth files use for Docker Hub.
@@ -244,12 +284,14 @@ impl<'a> Session<'a> {
         cred: &'a RegistryCredential,
         opts: &'a CheckOptions,
         image: Option<ImageRef>,
+        auth: AuthKind,
     ) -> Session<'a> {
         Session {
             cred,
             opts,
             image,
             scheme: "https",
+            auth,
         }
     }
 
@@ -264,6 +306,15 @@ impl<'a> Session<'a> {
             v.message.push_str(&insecure::plain_http_note(self.host()));
         }
         v
+    }
+
+    /// Who the messages say is asking.
+    fn user_label(&self) -> String {
+        match (&self.auth, self.cred.user.as_str()) {
+            (AuthKind::Anonymous, _) => "an anonymous client".to_string(),
+            (AuthKind::IdentityToken(_), "") => "the identity token".to_string(),
+            (_, user) => user.to_string(),
+        }
     }
 
     fn client(&mut self, url: &Url) -> Result<Client, Verdict> {
@@ -374,16 +425,17 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// One attempt: ping, authenticate, fetch the manifest.
-    async fn attempt(&mut self) -> Verdict {
+    /// One attempt: ping, authenticate, fetch the manifest; the manifest's digest on success.
+    async fn attempt(&mut self) -> (Verdict, Option<String>) {
         match self.attempt_inner().await {
-            Ok(v) | Err(v) => v,
+            Ok(done) => done,
+            Err(v) => (v, None),
         }
     }
 
     /// One login attempt (no image): ping, then `/v2/` with what the challenge asks for.
     async fn login(&mut self) -> Result<Verdict, Verdict> {
-        let (user, host) = (self.cred.user.clone(), self.host().to_string());
+        let (user, host) = (self.user_label(), self.host().to_string());
         let challenges = match self.ping().await? {
             // podman login succeeds here too: there is nothing to log in to.
             Ping::Open => {
@@ -431,9 +483,9 @@ impl<'a> Session<'a> {
         Ok((realm_host != registry_host && realm_host != self.host()).then_some(realm_host))
     }
 
-    async fn attempt_inner(&mut self) -> Result<Verdict, Verdict> {
+    async fn attempt_inner(&mut self) -> Result<(Verdict, Option<String>), Verdict> {
         let Some(image) = self.image.clone() else {
-            return self.login().await;
+            return self.login().await.map(|v| (v, None));
         };
         let mut auth = match self.ping().await? {
             Ping::Open => None,
@@ -453,50 +505,78 @@ impl<'a> Session<'a> {
         }
         let status = resp.status().as_u16();
         let retry = retry_after(&resp);
+        let digest = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         // A cut body is fine here: error codes come first in any sane answer.
-        let body = read_capped(resp, MAX_ANSWER_BODY)
-            .await
-            .map(|(b, _)| b)
-            .unwrap_or_default();
+        let (body, cut) = read_capped(resp, MAX_ANSWER_BODY).await.unwrap_or_default();
         let codes = classify::error_codes(&body);
-        let (user, host) = (self.cred.user.clone(), self.host().to_string());
-        Ok(match status {
-            200..=299 => Verdict::ok(format!("{user} can pull {image} from {host}")),
-            401 | 403 if matches!(auth, Some(Auth::Basic)) && !self.basic_login_works().await? => {
-                self.wrong_password(None)
+        let (user, host) = (self.user_label(), self.host().to_string());
+        if (200..=299).contains(&status) {
+            // The registry's digest, else the bytes' own (what a pull verifies).
+            let digest = digest.or_else(|| {
+                use sha2::Digest;
+                (!cut).then(|| format!("sha256:{}", hex::encode(sha2::Sha256::digest(&body))))
+            });
+            if let (super::reference::Target::Digest(want), Some(got)) = (&image.target, &digest)
+                && want != got
+            {
+                return Ok((
+                    Verdict::fail(
+                        Reason::RegistryError,
+                        format!("{host} answered {image} with another manifest ({got})"),
+                    ),
+                    None,
+                ));
             }
-            401 | 403 => Verdict::fail(
-                Reason::AccessDenied,
-                format!(
-                    "{user} can log in to {host} but may not pull {}: grant pull access or set test_image to an image {user} may pull",
-                    image.repository
-                ),
-            ),
-            404 => {
-                // distribution answers MANIFEST_UNKNOWN for a missing repository too;
-                // the tag list tells the two apart so the message names the right fix.
-                let repo_missing = codes.iter().any(|c| c == "NAME_UNKNOWN")
-                    || self
-                        .repository_missing(&image.repository, auth.as_ref())
-                        .await;
-                let what = if repo_missing {
-                    format!("repository {} does not exist on {host}", image.repository)
-                } else {
-                    format!("{image} not found on {host}")
-                };
-                Verdict::fail(
-                    Reason::ImageNotFound,
-                    format!("{what} — set test_image for this entry"),
-                )
-            }
-            s => {
-                let mut v = classify::unexpected_status(s, &host, &path, retry);
-                if !codes.is_empty() {
-                    v.message.push_str(&format!(" ({})", codes.join(", ")));
+            return Ok((
+                Verdict::ok(format!("{user} can pull {image} from {host}")),
+                digest,
+            ));
+        }
+        Ok((
+            match status {
+                401 | 403
+                    if matches!(auth, Some(Auth::Basic)) && !self.basic_login_works().await? =>
+                {
+                    self.wrong_password(None)
                 }
-                v
-            }
-        })
+                401 | 403 => Verdict::fail(
+                    Reason::AccessDenied,
+                    format!(
+                        "{user} can log in to {host} but may not pull {}: grant pull access or set test_image to an image {user} may pull",
+                        image.repository
+                    ),
+                ),
+                404 => {
+                    // distribution answers MANIFEST_UNKNOWN for a missing repository too;
+                    // the tag list tells the two apart so the message names the right fix.
+                    let repo_missing = codes.iter().any(|c| c == "NAME_UNKNOWN")
+                        || self
+                            .repository_missing(&image.repository, auth.as_ref())
+                            .await;
+                    let what = if repo_missing {
+                        format!("repository {} does not exist on {host}", image.repository)
+                    } else {
+                        format!("{image} not found on {host}")
+                    };
+                    Verdict::fail(
+                        Reason::ImageNotFound,
+                        format!("{what} — set test_image for this entry"),
+                    )
+                }
+                s => {
+                    let mut v = classify::unexpected_status(s, &host, &path, retry);
+                    if !codes.is_empty() {
+                        v.message.push_str(&format!(" ({})", codes.join(", ")));
+                    }
+                    v
+                }
+            },
+            None,
+        ))
     }
 
     /// True when the tag list says the repository itself is unknown.
@@ -563,6 +643,15 @@ impl<'a> Session<'a> {
 
     /// Turns a 401's challenge into working credentials, or the verdict why not.
     async fn authenticate(&mut self, challenges: &[Challenge]) -> Result<Auth, Verdict> {
+        if matches!(self.auth, AuthKind::Anonymous) {
+            return Err(Verdict::fail(
+                Reason::AuthFailed,
+                format!(
+                    "{} asks for a login and no credential applies to it: add one for it",
+                    self.host()
+                ),
+            ));
+        }
         match challenge::choose(challenges) {
             // Basic: the credentials themselves. They are not tried on `/v2/` first: the
             // manifest request tells (each try costs the registry a bcrypt); only a 401
@@ -632,6 +721,10 @@ impl<'a> Session<'a> {
                 ));
             }
         }
+        if let AuthKind::IdentityToken(refresh) = &self.auth {
+            let refresh = refresh.clone();
+            return self.bearer_oauth2(url, service, &refresh).await;
+        }
         {
             let mut q = url.query_pairs_mut();
             match &self.image {
@@ -665,6 +758,65 @@ impl<'a> Session<'a> {
                 ));
             }
         }
+        self.token_of(resp, &realm_host).await
+    }
+
+    /// OAuth2 with a refresh token, as containers/image's `getBearerTokenOAuth2`: a
+    /// form POST to the realm (`grant_type=refresh_token`, `client_id=containers/image`).
+    async fn bearer_oauth2(
+        &mut self,
+        url: Url,
+        service: Option<&str>,
+        refresh: &SecretString,
+    ) -> Result<Auth, Verdict> {
+        let realm_host = host_key(&url);
+        // The form body is built with the URL serializer (reqwest's `form` needs a feature).
+        let mut form = Url::parse("https://form.invalid/").expect("a constant URL");
+        {
+            let mut q = form.query_pairs_mut();
+            if let Some(s) = service.filter(|s| !s.is_empty()) {
+                q.append_pair("service", s);
+            }
+            if let Some(image) = &self.image {
+                q.append_pair("scope", &format!("repository:{}:pull", image.repository));
+            }
+            q.append_pair("grant_type", "refresh_token");
+            q.append_pair("refresh_token", refresh.expose_secret());
+            q.append_pair("client_id", "containers/image");
+        }
+        let body = form.query().unwrap_or_default().to_string();
+        let client = self.client(&url)?;
+        let resp = client
+            .post(url.clone())
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| classify::transport(&e, &realm_host))?;
+        tracing::debug!("POST {url} -> {}", resp.status().as_u16());
+        match resp.status().as_u16() {
+            200..=299 => self.token_of(resp, &realm_host).await,
+            400 | 401 | 403 => Err(Verdict::fail(
+                Reason::AuthFailed,
+                format!(
+                    "the identity token for {} was rejected by its token service {realm_host}: log in again to get a new one",
+                    self.host()
+                ),
+            )),
+            s => Err(classify::unexpected_status(
+                s,
+                &realm_host,
+                "its OAuth2 token request",
+                retry_after(&resp),
+            )),
+        }
+    }
+
+    /// The bearer token of a token service's answer.
+    async fn token_of(&mut self, resp: Response, realm_host: &str) -> Result<Auth, Verdict> {
         #[derive(serde::Deserialize)]
         struct TokenAnswer {
             token: Option<String>,
@@ -672,7 +824,7 @@ impl<'a> Session<'a> {
         }
         let (body, cut) = read_capped(resp, MAX_TOKEN_BODY)
             .await
-            .map_err(|e| classify::transport(&e, &realm_host))?;
+            .map_err(|e| classify::transport(&e, realm_host))?;
         if cut {
             return Err(Verdict::fail(
                 Reason::RegistryError,

@@ -24,7 +24,10 @@ pub mod reference;
 pub mod tls;
 
 pub use classify::{Reason, Status, TlsProblem, Verdict};
-pub use client::{CheckOptions, RunCache, auth_host, check_with_attempts, login_check};
+pub use client::{
+    AuthKind, CheckOptions, RunCache, auth_host, check_with_attempts, login_check, login_check_as,
+    pull_check,
+};
 pub use reference::ImageRef;
 pub use tls::Trust;
 
@@ -61,21 +64,70 @@ pub struct CheckResult {
     pub attempts: u32,
     /// Wall time of this check in milliseconds.
     pub duration_ms: u64,
+    /// `image` (a test image's manifest was fetched) or `login` (podman login's check).
+    pub check: Check,
+}
+
+/// Which check a result comes from: the `check` field of SPEC.md's JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// The test image's manifest was fetched.
+    Image,
+    /// No test image: the login was checked as `podman login` does.
+    Login,
+}
+
+/// One thing to check: a credential, how it authenticates, and how results name it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The credential; an empty `test_image` means a login check.
+    pub cred: RegistryCredential,
+    /// Password, OAuth2 refresh token, or nothing.
+    pub auth: AuthKind,
+    /// The `registry` of the result: the key as the source writes it (`host/path` too).
+    pub registry: String,
+    /// Reported with this verdict instead of being checked (skipped, or a key no
+    /// tool could use).
+    pub outcome: Option<Verdict>,
+}
+
+impl From<RegistryCredential> for Entry {
+    fn from(cred: RegistryCredential) -> Entry {
+        Entry {
+            registry: cred.host.clone(),
+            outcome: (!cred.test_login)
+                .then(|| Verdict::fail(Reason::Skipped, "test_login is false for this entry")),
+            auth: AuthKind::Password,
+            cred,
+        }
+    }
 }
 
 /// Checks one credential (or reports it skipped when `test_login` is false).
 pub async fn check(cred: &RegistryCredential, opts: &CheckOptions) -> CheckResult {
+    check_entry(&Entry::from(cred.clone()), opts).await
+}
+
+/// Checks one entry: its test image when it has one, else its login.
+pub async fn check_entry(entry: &Entry, opts: &CheckOptions) -> CheckResult {
     let start = Instant::now();
-    let (verdict, attempts) = if cred.test_login {
-        check_with_attempts(cred, opts).await
+    let cred = &entry.cred;
+    let check = if cred.test_image.is_empty() {
+        Check::Login
     } else {
-        (
-            Verdict::fail(Reason::Skipped, "test_login is false for this entry"),
-            0,
-        )
+        Check::Image
+    };
+    let (verdict, attempts) = match (&entry.outcome, check) {
+        (Some(v), _) => (v.clone(), 0),
+        (None, Check::Image) => {
+            let (v, n, _) = pull_check(cred, &entry.auth, opts).await;
+            (v, n)
+        }
+        (None, Check::Login) => login_check_as(cred, &entry.auth, opts).await,
     };
     CheckResult {
-        registry: cred.host.clone(),
+        registry: entry.registry.clone(),
         source: cred.source.clone(),
         user: cred.user.clone(),
         test_image: cred.test_image.clone(),
@@ -85,6 +137,7 @@ pub async fn check(cred: &RegistryCredential, opts: &CheckOptions) -> CheckResul
         message: verdict.message,
         attempts,
         duration_ms: start.elapsed().as_millis() as u64,
+        check,
     }
 }
 
@@ -109,21 +162,32 @@ pub async fn validate_all(
 pub async fn validate_all_with(
     creds: &[RegistryCredential],
     opts: &ValidateOptions,
+    done: impl FnMut(&CheckResult),
+) -> Vec<CheckResult> {
+    let entries: Vec<Entry> = creds.iter().cloned().map(Entry::from).collect();
+    validate_entries_with(&entries, opts, done).await
+}
+
+/// Checks every entry concurrently, at most `forks` at a time; results in input
+/// order; `done` is called as each check finishes.
+pub async fn validate_entries_with(
+    entries: &[Entry],
+    opts: &ValidateOptions,
     mut done: impl FnMut(&CheckResult),
 ) -> Vec<CheckResult> {
     let permits = Arc::new(tokio::sync::Semaphore::new(opts.forks.max(1)));
     let check_opts = Arc::new(opts.check.clone());
     let mut set = tokio::task::JoinSet::new();
-    for (i, cred) in creds.iter().cloned().enumerate() {
+    for (i, entry) in entries.iter().cloned().enumerate() {
         let permits = permits.clone();
         let o = check_opts.clone();
         set.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = permits.acquire_owned().await;
-            (i, check(&cred, &o).await)
+            (i, check_entry(&entry, &o).await)
         });
     }
-    let mut results: Vec<Option<CheckResult>> = vec![None; creds.len()];
+    let mut results: Vec<Option<CheckResult>> = vec![None; entries.len()];
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok((i, r)) => {
@@ -136,19 +200,24 @@ pub async fn validate_all_with(
     }
     results
         .into_iter()
-        .zip(creds)
-        .map(|(r, c)| {
+        .zip(entries)
+        .map(|(r, e)| {
             r.unwrap_or_else(|| CheckResult {
-                registry: c.host.clone(),
-                source: c.source.clone(),
-                user: c.user.clone(),
-                test_image: c.test_image.clone(),
-                tls_verify: c.tls_verify,
+                registry: e.registry.clone(),
+                source: e.cred.source.clone(),
+                user: e.cred.user.clone(),
+                test_image: e.cred.test_image.clone(),
+                tls_verify: e.cred.tls_verify,
                 status: Status::Failed,
                 reason: Reason::RegistryError,
                 message: "internal error while checking this entry (see the log)".into(),
                 attempts: 0,
                 duration_ms: 0,
+                check: if e.cred.test_image.is_empty() {
+                    Check::Login
+                } else {
+                    Check::Image
+                },
             })
         })
         .collect()

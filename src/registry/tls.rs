@@ -19,6 +19,8 @@ pub const DEFAULT_CERTS_DIRS: [&str; 2] = ["/etc/containers/certs.d", "/etc/dock
 pub struct Trust {
     dirs: Vec<PathBuf>,
     system: bool,
+    /// CAs trusted for every registry (install-config's `additionalTrustBundle`).
+    bundle: Arc<Vec<CertificateDer<'static>>>,
 }
 
 /// A CA file that could not be used.
@@ -59,7 +61,26 @@ impl Trust {
             Some(d) => vec![d],
             None => DEFAULT_CERTS_DIRS.iter().map(PathBuf::from).collect(),
         };
-        Trust { dirs, system: true }
+        Trust {
+            dirs,
+            system: true,
+            bundle: Arc::default(),
+        }
+    }
+
+    /// Also trusts every certificate of `pem` for every registry, as the nodes of a
+    /// cluster installed with this `additionalTrustBundle` do.
+    pub fn with_bundle(mut self, pem: &[u8]) -> Result<Trust, String> {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        if certs.is_empty() {
+            return Err("no PEM certificate in it".into());
+        }
+        let mut all = (*self.bundle).clone();
+        all.extend(certs);
+        self.bundle = Arc::new(all);
+        Ok(self)
     }
 
     /// Only the CAs under `certs_dir`, no system roots: for tests that must not
@@ -68,6 +89,7 @@ impl Trust {
         Trust {
             dirs: vec![certs_dir],
             system: false,
+            bundle: Arc::default(),
         }
     }
 
@@ -107,6 +129,12 @@ impl Trust {
         } else {
             RootCertStore::empty()
         };
+        for c in self.bundle.iter() {
+            roots.add(c.clone()).map_err(|e| TrustError {
+                path: PathBuf::from("additionalTrustBundle"),
+                why: e.to_string(),
+            })?;
+        }
         for file in self.ca_files(host) {
             add_pem(&mut roots, &file)?;
         }
