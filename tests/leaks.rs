@@ -365,6 +365,116 @@ fn no_secret_in_any_output_argv_or_retry_file() {
         Some(&pw_in),
         0,
     );
+    // validate from auth files, install-config.yaml and the cluster: a good entry, a
+    // wrong password on a path key, a wrong identity token, a mirror and a release.
+    let good = serde_json::json!({"auth": b64(&format!("{USER}:{PASSWORD}"))});
+    let bad = serde_json::json!({"username": USER, "password": WRONG});
+    let pull_secret = serde_json::json!({"auths": {
+        host.clone(): good,
+        format!("{host}/openshift3"): bad,
+        format!("{host}/team"): {"identitytoken": WRONG},
+    }});
+    let sources_auth = w.dir.path().join("sources-auth.json");
+    std::fs::write(&sources_auth, pull_secret.to_string()).unwrap();
+    let sources_auth = sources_auth.display().to_string();
+    let release = format!("{host}/openshift3/ose-pod@sha256:{}", "0".repeat(64));
+    let test_image = format!("{host}=openshift3/ose-pod:v3.11");
+    a.run(
+        &w,
+        "validate --authfile",
+        &[
+            "validate",
+            "--authfile",
+            &sources_auth,
+            "--certs-dir",
+            &certs,
+            "--retries",
+            "0",
+            "--test-image",
+            &test_image,
+            "--release-image",
+            &release,
+        ],
+        None,
+        2,
+    );
+    let ic = w.dir.path().join("install-config.yaml");
+    std::fs::write(
+        &ic,
+        format!(
+            "apiVersion: v1\npullSecret: '{}'\nimageContentSources:\n- mirrors:\n  - {host}/openshift3/ose-pod\n  source: quay.io/openshift3/ose-pod\n",
+            // YAML single quotes double a quote inside.
+            pull_secret.to_string().replace('\'', "''")
+        ),
+    )
+    .unwrap();
+    let ic = ic.display().to_string();
+    a.run(
+        &w,
+        "validate --install-config",
+        &[
+            "validate",
+            "--install-config",
+            &ic,
+            "--certs-dir",
+            &certs,
+            "--retries",
+            "0",
+            "--release-image",
+            &release,
+        ],
+        None,
+        2,
+    );
+    let broken_ic = w.dir.path().join("broken-install-config.yaml");
+    std::fs::write(
+        &broken_ic,
+        format!("pullSecret: '{{\"auths\": {{\"{host}\": {{\"password\": \"{PASSWORD}\"'\n"),
+    )
+    .unwrap();
+    a.run(
+        &w,
+        "validate --install-config (not JSON)",
+        &[
+            "validate",
+            "--install-config",
+            &broken_ic.display().to_string(),
+        ],
+        None,
+        4,
+    );
+    // The global pull secret now points at the lab registry only (no outside hosts).
+    let global = serde_json::json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"pull-secret"},
+        "type":"kubernetes.io/dockerconfigjson",
+        "data":{".dockerconfigjson": b64(&pull_secret.to_string())}});
+    w.api.state().put("secrets", "openshift-config", global);
+    w.api.state().namespaces.insert("leaky".into());
+    w.api.state().put(
+        "secrets",
+        "leaky",
+        serde_json::json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":"robot"},
+            "type":"kubernetes.io/dockercfg",
+            "data":{".dockercfg": b64(&serde_json::json!({host.clone(): {"auth": b64(&format!("{USER}:{WRONG}"))}}).to_string())}}),
+    );
+    a.run(
+        &w,
+        "validate --from-cluster --all-namespaces",
+        &[
+            "validate",
+            "--from-cluster",
+            "--all-namespaces",
+            "--kubeconfig",
+            &kc,
+            "--certs-dir",
+            &certs,
+            "--retries",
+            "0",
+            "--release-image",
+            &release,
+        ],
+        None,
+        2,
+    );
     let run = |extra: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = [
             "run",

@@ -110,7 +110,11 @@ fn check_and_report(
 ) -> Result<Exit, Failure> {
     let entries = select(loaded.entries.clone(), &checks.registries)?;
     let creds: Vec<RegistryCredential> = entries.iter().map(|e| e.cred.clone()).collect();
-    for d in registry::duplicates(&creds) {
+    let duplicates = match loaded.merged_per_host {
+        true => registry::duplicates(&creds),
+        false => Vec::new(),
+    };
+    for d in duplicates {
         out.warn(&format!(
             "{} is defined by {} entries ({}); all are checked, nodes will get the last one ({})",
             d.host,
@@ -241,6 +245,24 @@ fn summary(results: &[CheckResult]) -> (usize, usize, usize) {
     )
 }
 
+/// The padded, coloured status word of a text line.
+fn status_word(out: &Output, status: Status) -> String {
+    let (word, paint) = match status {
+        Status::Ok => ("ok", Paint::Green),
+        Status::Failed => ("failed", Paint::Red),
+        Status::Skipped => ("skipped", Paint::Cyan),
+    };
+    out.paint(&format!("{word:<7}"), paint)
+}
+
+/// `reason: ` before a failure's message; nothing otherwise.
+fn reason_prefix(status: Status, reason: registry::Reason) -> String {
+    match status {
+        Status::Failed => format!("{reason}: "),
+        _ => String::new(),
+    }
+}
+
 /// Prints the results: JSON per SPEC.md, or one line each and a summary line.
 fn report(results: &[CheckResult], release: Option<&Release>, out: &Output) {
     let (ok, failed, skipped) = summary(results);
@@ -260,45 +282,28 @@ fn report(results: &[CheckResult], release: Option<&Release>, out: &Output) {
     }
     let mut text = String::new();
     for r in results {
-        let (word, paint) = match r.status {
-            Status::Ok => ("ok", Paint::Green),
-            Status::Failed => ("failed", Paint::Red),
-            Status::Skipped => ("skipped", Paint::Cyan),
-        };
         let attempts = if r.attempts > 1 {
             format!("{} attempts, ", r.attempts)
         } else {
             String::new()
         };
-        let reason = if r.status == Status::Failed {
-            format!("{}: ", r.reason)
-        } else {
-            String::new()
-        };
         text.push_str(&format!(
-            "{} {} {} [{}] {reason}{} ({attempts}{} ms)\n",
-            out.paint(&format!("{word:<7}"), paint),
+            "{} {} {} [{}] {}{} ({attempts}{} ms)\n",
+            status_word(out, r.status),
             r.registry,
             if r.user.is_empty() { "-" } else { &r.user },
             r.source,
+            reason_prefix(r.status, r.reason),
             r.message,
             r.duration_ms
         ));
     }
     if let Some(r) = release {
-        let (word, paint) = match r.status {
-            Status::Ok => ("ok", Paint::Green),
-            _ => ("failed", Paint::Red),
-        };
-        let reason = if r.status == Status::Failed {
-            format!("{}: ", r.reason)
-        } else {
-            String::new()
-        };
         text.push_str(&format!(
-            "{} release {} {reason}{}\n",
-            out.paint(&format!("{word:<7}"), paint),
+            "{} release {} {}{}\n",
+            status_word(out, r.status),
             r.image,
+            reason_prefix(r.status, r.reason),
             r.message
         ));
     }

@@ -61,6 +61,9 @@ pub struct Loaded {
     pub pull_secret: Option<AuthFile>,
     /// Mirror configuration, for `--release-image`.
     pub mirrors: mirrors::Mirrors,
+    /// Entries are merged per host on the nodes (the inventory), so a host defined
+    /// twice deserves a warning; auth-file keys are distinct by construction.
+    pub merged_per_host: bool,
 }
 
 impl Loaded {
@@ -80,6 +83,7 @@ impl Loaded {
             entries: creds.into_iter().map(Entry::from).collect(),
             proxies,
             pull_secret: Some(file),
+            merged_per_host: true,
             ..Default::default()
         }
     }

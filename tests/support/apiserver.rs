@@ -197,6 +197,39 @@ impl ApiServer {
         path
     }
 
+    /// Adds a cluster-scoped mirror object: `kind` ImageContentSourcePolicy,
+    /// ImageDigestMirrorSet or ImageTagMirrorSet, `spec` as the cluster stores it.
+    pub fn put_mirror_object(&self, kind: &str, name: &str, spec: Value) {
+        let (resource, api_version) = match kind {
+            "ImageContentSourcePolicy" => (
+                "imagecontentsourcepolicies",
+                "operator.openshift.io/v1alpha1",
+            ),
+            "ImageDigestMirrorSet" => ("imagedigestmirrorsets", "config.openshift.io/v1"),
+            "ImageTagMirrorSet" => ("imagetagmirrorsets", "config.openshift.io/v1"),
+            other => panic!("not a mirror kind: {other}"),
+        };
+        let obj = json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": name}, "spec": spec});
+        self.state().put(resource, "", obj);
+    }
+
+    /// Adds a namespace and a Secret in it (`type_` e.g. kubernetes.io/dockerconfigjson,
+    /// `data` key to raw bytes, base64-encoded here).
+    pub fn put_secret(&self, ns: &str, name: &str, type_: &str, data: &[(&str, &[u8])]) {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut d = serde_json::Map::new();
+        for (k, v) in data {
+            d.insert(k.to_string(), json!(b64.encode(v)));
+        }
+        let mut st = self.state();
+        st.namespaces.insert(ns.to_string());
+        st.put(
+            "secrets",
+            ns,
+            json!({"apiVersion":"v1","kind":"Secret","metadata":{"name":name},"type":type_,"data":d}),
+        );
+    }
+
     /// Adds a Node with the given Ready status.
     pub fn set_node_ready(&self, name: &str, ready: bool) {
         let mut st = self.state();
@@ -328,6 +361,31 @@ pub const RESOURCES: &[Resource] = &[
         kind: "RoleBinding",
         namespaced: true,
         short_names: &[],
+    },
+    // OpenShift's mirror objects, which CRI-O's registries.conf is rendered from.
+    Resource {
+        group: "operator.openshift.io",
+        version: "v1alpha1",
+        plural: "imagecontentsourcepolicies",
+        kind: "ImageContentSourcePolicy",
+        namespaced: false,
+        short_names: &[],
+    },
+    Resource {
+        group: "config.openshift.io",
+        version: "v1",
+        plural: "imagedigestmirrorsets",
+        kind: "ImageDigestMirrorSet",
+        namespaced: false,
+        short_names: &["idms"],
+    },
+    Resource {
+        group: "config.openshift.io",
+        version: "v1",
+        plural: "imagetagmirrorsets",
+        kind: "ImageTagMirrorSet",
+        namespaced: false,
+        short_names: &["itms"],
     },
 ];
 

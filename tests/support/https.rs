@@ -19,6 +19,8 @@ pub struct Request {
     pub target: String,
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
+    /// The body (read by Content-Length).
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -38,11 +40,20 @@ impl Request {
     /// A query parameter, percent-decoded.
     pub fn query(&self, key: &str) -> Option<String> {
         let q = self.target.split_once('?')?.1;
-        q.split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=')?;
-            (k == key).then(|| percent_decode(v))
-        })
+        form_value(q, key)
     }
+
+    /// A field of an `application/x-www-form-urlencoded` body, percent-decoded.
+    pub fn form(&self, key: &str) -> Option<String> {
+        form_value(&String::from_utf8_lossy(&self.body), key)
+    }
+}
+
+fn form_value(q: &str, key: &str) -> Option<String> {
+    q.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == key).then(|| percent_decode(v))
+    })
 }
 
 fn percent_decode(s: &str) -> String {
@@ -218,17 +229,36 @@ fn serve(tls: &mut (impl Read + Write), handler: &Handler) {
             return;
         }
     }
+    let end = head
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(head.len())
+        + 4;
+    let mut body = head.split_off(end.min(head.len()));
     let text = String::from_utf8_lossy(&head).into_owned();
     let mut lines = text.split("\r\n");
     let mut first = lines.next().unwrap_or_default().split(' ');
-    let req = Request {
+    let mut req = Request {
         method: first.next().unwrap_or_default().to_string(),
         target: first.next().unwrap_or_default().to_string(),
         headers: lines
             .filter_map(|l| l.split_once(':'))
             .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
             .collect(),
+        body: Vec::new(),
     };
+    let length: usize = req
+        .header("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+        .min(1024 * 1024);
+    while body.len() < length {
+        match tls.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+        }
+    }
+    req.body = body;
     let reply = handler(&req);
     let mut out = format!(
         "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",

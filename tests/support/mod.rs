@@ -136,6 +136,7 @@ impl Lab {
             images: Vec::new(),
             untrusted: false,
             plain_http: false,
+            leaf: None,
         }
     }
 
@@ -321,6 +322,7 @@ pub struct RegistryBuilder<'a> {
     images: Vec<(String, String, &'static str)>,
     untrusted: bool,
     plain_http: bool,
+    leaf: Option<pki::Leaf>,
 }
 
 impl RegistryBuilder<'_> {
@@ -369,6 +371,14 @@ impl RegistryBuilder<'_> {
         self
     }
 
+    /// Serve a certificate from `ca`, which certs.d does not hold (an install-config's
+    /// additionalTrustBundle, say).
+    pub fn cert_from(mut self, ca: &pki::Ca) -> Self {
+        self.leaf = Some(ca.leaf(LOOPBACK));
+        self.untrusted = true;
+        self
+    }
+
     /// Writes config, users and images, starts `docker-registry` and waits for it.
     pub fn start(self) -> Registry {
         let dir = self.lab.subdir("registry");
@@ -386,7 +396,9 @@ impl RegistryBuilder<'_> {
                 image::write_image(&storage, repo, tag, kind);
             }
         }
-        let leaf = if self.untrusted {
+        let leaf = if let Some(leaf) = self.leaf {
+            leaf
+        } else if self.untrusted {
             pki::Ca::new("someone else's CA").leaf(LOOPBACK)
         } else {
             self.lab.ca.leaf(LOOPBACK)

@@ -38,6 +38,8 @@ pub struct TokenServer {
     pub signer_pem: String,
     /// `https`, or `http` for a plain-HTTP token service.
     pub scheme: &'static str,
+    /// OAuth2 refresh-token requests (POST, `grant_type=refresh_token`) answered with a token.
+    pub refresh_grants: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl TokenServer {
@@ -93,6 +95,8 @@ pub fn start_with(
         EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &key.serialize_der(), &rng)
             .unwrap(),
     );
+    let refresh_grants = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let grants = refresh_grants.clone();
     let handler = move |req: &Request| {
         let unauthorized = || {
             Reply::json(
@@ -100,16 +104,33 @@ pub fn start_with(
                 serde_json::json!({"errors": [{"code": "UNAUTHORIZED", "message": "wrong credentials"}]}),
             )
         };
-        let Some((name, password)) = basic(req) else {
+        // OAuth2 (docker's spec/auth/oauth): a form POST; the lab's refresh token for a
+        // user is that user's password. Parameters come from the body, as containers/image sends them.
+        let oauth = req.method == "POST";
+        let param = |k: &str| if oauth { req.form(k) } else { req.query(k) };
+        let user = if oauth {
+            if req.form("grant_type").as_deref() != Some("refresh_token")
+                || req.form("client_id").is_none_or(|c| c.is_empty())
+            {
+                return Reply::json(400, serde_json::json!({"error": "unsupported_grant_type"}));
+            }
+            let refresh = req.form("refresh_token").unwrap_or_default();
+            users.iter().find(|u| u.password == refresh)
+        } else {
+            let Some((name, password)) = basic(req) else {
+                return unauthorized();
+            };
+            users
+                .iter()
+                .find(|u| u.name == name && u.password == password)
+        };
+        let Some(user) = user else {
             return unauthorized();
         };
-        let Some(user) = users
-            .iter()
-            .find(|u| u.name == name && u.password == password)
-        else {
-            return unauthorized();
-        };
-        let scope = req.query("scope").unwrap_or_default();
+        if oauth {
+            grants.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        let scope = param("scope").unwrap_or_default();
         let access: Vec<serde_json::Value> = scope
             .split(' ')
             .filter_map(|s| {
@@ -127,7 +148,7 @@ pub fn start_with(
             .as_secs();
         let header = serde_json::json!({"typ": "JWT", "alg": "ES256", "kid": kid});
         let claims = serde_json::json!({
-            "iss": ISSUER, "sub": user.name, "aud": req.query("service").unwrap_or_default(),
+            "iss": ISSUER, "sub": user.name, "aud": param("service").unwrap_or_default(),
             "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("{now}-{}", user.name),
             "access": access,
         });
@@ -140,7 +161,8 @@ pub fn start_with(
             .sign(&ring::rand::SystemRandom::new(), signing_input.as_bytes())
             .unwrap();
         let jwt = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()));
-        let field = if access_token {
+        // OAuth2 answers always use access_token.
+        let field = if access_token || oauth {
             "access_token"
         } else {
             "token"
@@ -155,6 +177,7 @@ pub fn start_with(
         server,
         signer_pem,
         scheme,
+        refresh_grants,
     }
 }
 
