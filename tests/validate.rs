@@ -251,6 +251,44 @@ fn regauth(lab: &Lab) -> std::process::Command {
     lab.regauth()
 }
 
+/// Credentials written as JSON (`true`/`false`, which `ast.literal_eval` refuses, so
+/// the inventory holds a string): Ansible 2.9's templating gave the installer a list
+/// (`Templar.template()`, lib/ansible/template/__init__.py v2.9.27 lines 623-631,
+/// `safe_eval` with `false`/`true`/`null` in its globals), so validate takes them too.
+#[test]
+fn json_written_credentials_are_checked() {
+    let lab = Lab::new();
+    let reg = lab
+        .registry()
+        .user("alice", "alice-pw")
+        .image("openshift3/ose-pod", "v3.11")
+        .image("legacy/app", "1")
+        .start();
+    let h = &reg.host;
+    let inv = inventory(
+        &lab,
+        h,
+        "alice-pw",
+        &format!(
+            r#"{{"host": "{h}", "user": "alice", "password": "alice-pw", "tls_verify": true, "test_image": "legacy/app:1"}}, {{"host": "{h}", "user": "x", "password": "x", "test_login": false}}"#
+        ),
+    );
+    let out = regauth(&lab)
+        .args(["validate", "--retries", "0", "-o", "json", "-i"])
+        .arg(&inv)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reasons: Vec<&str> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["ok", "ok", "skipped"], "{json}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
 #[test]
 fn binary_reports_json_and_exit_codes() {
     let lab = Lab::new();

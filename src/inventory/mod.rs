@@ -15,6 +15,7 @@ mod yaml_inv;
 
 pub use data::{Var, Vars};
 pub use error::{InventoryError, Origin};
+pub use pyliteral::safe_eval;
 pub use render::Secrets;
 pub use value::{Value, VaultString};
 

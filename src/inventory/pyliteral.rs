@@ -7,6 +7,8 @@
 use super::value::Value;
 use indexmap::IndexMap;
 
+mod ops;
+
 /// Evaluates `text` as Ansible's `_parse_value` does: the literal, or the text unchanged.
 pub fn parse_value(text: &str) -> Value {
     match literal_eval(text) {
@@ -18,12 +20,27 @@ pub fn parse_value(text: &str) -> Value {
 /// `ast.literal_eval(text)`, coerced to inventory values; `None` where Python raises.
 pub fn literal_eval(text: &str) -> Option<Value> {
     // literal_eval strips leading spaces and tabs itself (Python 3.10+).
-    let text = text.trim_start_matches([' ', '\t']);
+    evaluate(text.trim_start_matches([' ', '\t']), false)
+}
+
+/// Ansible 2.9's `safe_eval(text)` (lib/ansible/template/safe_eval.py, on Python 3),
+/// coerced to inventory values; `None` where it returns the text back (a syntax error
+/// or an exception). Beyond literal_eval it knows the names `true`, `false`, `null`
+/// and evaluates `+ - * /` and unary minus (its safe AST nodes); it refuses every call
+/// (`set()` included), unary plus, comparisons and any other operator. Not mirrored:
+/// complex `/`, integers beyond 64 bits and results beyond 1 MB (all left as text),
+/// and `/` of integers beyond 2^53 (rounded twice here, once in Python).
+pub fn safe_eval(text: &str) -> Option<Value> {
+    evaluate(text, true)
+}
+
+fn evaluate(text: &str, safe: bool) -> Option<Value> {
     let mut p = Parser {
         s: text.as_bytes(),
         src: text,
         pos: 0,
         depth: 0,
+        safe,
     };
     let lit = p.expression()?;
     p.skip_ws(false);
@@ -120,6 +137,8 @@ struct Parser<'a> {
     src: &'a str,
     pos: usize,
     depth: usize,
+    /// safe_eval's grammar (names, arithmetic) instead of literal_eval's.
+    safe: bool,
 }
 
 // Deep nesting makes Python's parser give up too; this keeps hostile input from
@@ -186,6 +205,9 @@ impl Parser<'_> {
 
     /// `a + bj` / `a - bj`: literal_eval allows only a real number plus or minus a complex.
     fn sum(&mut self, br: bool) -> Option<Lit> {
+        if self.safe {
+            return self.arith(br);
+        }
         let left = self.unary(br)?;
         self.skip_ws(br);
         let op = match self.peek() {
@@ -210,6 +232,8 @@ impl Parser<'_> {
     fn unary(&mut self, br: bool) -> Option<Lit> {
         self.skip_ws(br);
         match self.peek() {
+            // safe_eval: ast.UAdd is not a safe node.
+            Some(b'+') if self.safe => None,
             Some(b'-') | Some(b'+') => {
                 let neg = self.peek() == Some(b'-');
                 self.pos += 1;
@@ -301,6 +325,12 @@ impl Parser<'_> {
                     "True" => Some(Lit::Bool(true)),
                     "False" => Some(Lit::Bool(false)),
                     "None" => Some(Lit::None),
+                    // safe_eval's globals add JSON's three names.
+                    "true" if self.safe => Some(Lit::Bool(true)),
+                    "false" if self.safe => Some(Lit::Bool(false)),
+                    "null" if self.safe => Some(Lit::None),
+                    // A call: not a safe node.
+                    "set" if self.safe => None,
                     "set" => {
                         // `set()` is the one call literal_eval accepts.
                         self.skip_ws(br);
@@ -402,7 +432,7 @@ impl Parser<'_> {
         }
         let mut uniq: Vec<Lit> = Vec::new();
         for it in items {
-            if !uniq.contains(&it) {
+            if !uniq.iter().any(|u| ops::py_eq(u, &it)) {
                 uniq.push(it);
             }
         }
@@ -684,11 +714,12 @@ fn hashable(l: &Lit) -> bool {
     }
 }
 
-/// Python dicts keep the first key's position and the last value.
+/// Python dicts keep the first key's position and the last value; keys equal in
+/// Python (`1`, `1.0`, `True`) are one key.
 fn dedup_dict(pairs: Vec<(Lit, Lit)>) -> Vec<(Lit, Lit)> {
     let mut out: Vec<(Lit, Lit)> = Vec::new();
     for (k, v) in pairs {
-        if let Some(slot) = out.iter_mut().find(|(ek, _)| *ek == k) {
+        if let Some(slot) = out.iter_mut().find(|(ek, _)| ops::py_eq(ek, &k)) {
             slot.1 = v;
         } else {
             out.push((k, v));
@@ -813,6 +844,12 @@ mod tests {
         #[test]
         fn never_panics(input in "\\PC{0,40}") {
             let _ = parse_value(&input);
+            let _ = safe_eval(&input);
+        }
+
+        #[test]
+        fn arithmetic_never_panics(input in "[\\[({]?[-+*/ 0-9.jTrue'a\\[\\](){},]{0,40}") {
+            let _ = safe_eval(&input);
         }
 
         #[test]

@@ -305,7 +305,8 @@ fn host_registries(vars: &Vars, dt: DeploymentType) -> Result<Vec<RegistryCreden
         });
     }
     if let Some(list) = vars.get("openshift_additional_registry_credentials") {
-        let items = match &list.value {
+        let value = super::as_templated(&list.value);
+        let items = match value.as_ref() {
             Value::List(items) => items,
             Value::Null => return Ok(out),
             Value::Str(s) => {
@@ -577,6 +578,37 @@ mod tests {
             assert!(e.contains(&format!("hosts.ini:{line}:")), "{vars}: {e}");
             assert!(e.contains(what), "{vars}: {e}");
         }
+    }
+
+    /// openshift-ansible 3.11 on Ansible 2.9 read these JSON credentials as a list: its
+    /// `Templar.template()` (lib/ansible/template/__init__.py, v2.9.27 lines 623-631)
+    /// `safe_eval`s a result starting with `[`, and safe_eval.py's globals define
+    /// `false`, `true` and `null`. The inventory keeps the string (corpus case 51);
+    /// tests/safe_eval_corpus.rs checks the whole rule against 2.9's own code.
+    #[test]
+    fn json_credentials_as_ansible_2_9_templated_them() {
+        let m = model(&format!(
+            "{BASE}openshift_additional_registry_credentials=[{{\"host\": \"r.example.com\", \"password\": \"p\", \"test_login\": false}}, {{\"host\": \"m.example.com:5000\", \"user\": \"robot\", \"password\": \"t\", \"tls_verify\": false}}]\n"
+        ))
+        .unwrap();
+        let r = &m.registries;
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].host.as_str(), r[0].test_login, r[0].tls_verify),
+            ("r.example.com", false, true)
+        );
+        assert_eq!(r[0].user, "openshift");
+        assert_eq!(
+            (r[1].user.as_str(), r[1].tls_verify, r[1].test_login),
+            ("robot", false, true)
+        );
+        assert_eq!(r[1].password.expose_secret(), "t");
+        // What 2.9 left as a string (`no` is not a name safe_eval knows) stays an error.
+        let e = model(&format!(
+            "{BASE}openshift_additional_registry_credentials=[{{\"host\": \"r\", \"password\": \"p\", \"test_login\": no}}]\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("does not parse as a list of dicts"), "{e}");
     }
 
     #[test]

@@ -51,8 +51,10 @@ pub struct Proxies {
 }
 
 mod build;
+mod templar;
 
 pub use build::{ModelError, ansible_bool, from_inventory};
+pub use templar::as_templated;
 
 /// `openshift_deployment_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
