@@ -46,6 +46,13 @@ pub const ROBOT: (&str, &str) = ("12345678|robot", "r0b0t pa$$:w#rd!");
 /// printed `sed` command puts it inside double quotes in an interactive shell.
 pub const ROTATED: (&str, &str) = ("87654321|robot2", "r0tated pw:2");
 
+/// The OpenShift 4 release image the lab's mirror holds, by its upstream name: the
+/// cluster's ImageDigestMirrorSet and the install-config send it to the lab registry
+/// (`NeverContactSource`: nothing is asked of quay.io).
+pub const RELEASE_SOURCE: &str = "quay.io/openshift-release-dev/ocp-release";
+/// Where the lab registry holds it.
+pub const RELEASE_MIRROR_REPO: &str = "ocp4/release";
+
 /// Set by SIGINT/SIGTERM; `main` polls it and returns, so every fixture is dropped.
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -73,6 +80,8 @@ pub struct Lab {
     pub reg: support::Registry,
     /// Registry lab: its CA, certs.d and the temp dir the registry lives in.
     pub reg_lab: support::Lab,
+    /// Digest of the release image in the registry ([`RELEASE_MIRROR_REPO`]).
+    pub release_digest: String,
     /// Where things were written.
     pub opts: Options,
 }
@@ -93,6 +102,9 @@ impl Lab {
     }
     pub fn apiserver_ca(&self) -> PathBuf {
         self.opts.state_dir.join("apiserver-ca.crt")
+    }
+    pub fn install_config(&self) -> PathBuf {
+        self.opts.state_dir.join("install-config.yaml")
     }
 
     /// Node `i`'s files: the container runtime's auth file, the node service's, and
@@ -156,6 +168,42 @@ fn sh_quote(s: &str) -> String {
     }
 }
 
+/// The robot's credential as the OpenShift 4 pull secret holds it.
+fn pull_secret(reg_host: &str) -> String {
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", ROBOT.0, ROBOT.1));
+    serde_json::json!({"auths": {reg_host: {"auth": auth, "email": "robot@lab.example.com"}}})
+        .to_string()
+}
+
+/// What an OpenShift 4 cluster adds for `validate --from-cluster`: the global pull
+/// secret, a namespace's pull secret, and the ImageDigestMirrorSet for the release.
+fn openshift4_objects(api: &support::apiserver::ApiServer, reg_host: &str) {
+    let dcj = "kubernetes.io/dockerconfigjson";
+    let ps = pull_secret(reg_host);
+    api.put_secret(
+        "openshift-config",
+        "pull-secret",
+        dcj,
+        &[(".dockerconfigjson", ps.as_bytes())],
+    );
+    api.put_secret(
+        "myapp",
+        "robot-pull",
+        dcj,
+        &[(".dockerconfigjson", ps.as_bytes())],
+    );
+    api.put_mirror_object(
+        "ImageDigestMirrorSet",
+        "lab-release",
+        serde_json::json!({"imageDigestMirrors": [{
+            "source": RELEASE_SOURCE,
+            "mirrors": [format!("{reg_host}/{RELEASE_MIRROR_REPO}")],
+            "mirrorSourcePolicy": "NeverContactSource",
+        }]}),
+    );
+}
+
 /// Starts every component and writes the inventory and the state files.
 pub fn start(opts: &Options) -> Result<Lab, String> {
     for (tool, package) in [
@@ -188,6 +236,13 @@ pub fn start(opts: &Options) -> Result<Lab, String> {
         .user(ROTATED.0, ROTATED.1)
         .image("openshift3/ose-pod", "v3.11")
         .start();
+    // The image's bytes are fixed, so its digest (in the README) is too.
+    let release_digest = support::image::write_image(
+        &reg.storage(),
+        RELEASE_MIRROR_REPO,
+        "4.16.0",
+        support::image::OCI_MANIFEST,
+    );
     say("starting three sshd nodes");
     let ssh = support::sshd::SshLab::new().plain_root().nodes(3).start();
     say("starting the test API server with three Ready nodes");
@@ -195,8 +250,10 @@ pub fn start(opts: &Options) -> Result<Lab, String> {
     for h in HOSTS {
         api.set_node_ready(h, true);
     }
+    openshift4_objects(&api, &reg.host);
     let lab = Lab {
         reg_lab,
+        release_digest,
         reg,
         ssh,
         api,
@@ -230,9 +287,39 @@ impl Lab {
             std::fs::create_dir_all(dir)?;
         }
         std::fs::write(&self.opts.inventory, self.inventory_text())?;
+        // It holds the pull secret: owner-only.
+        std::fs::write(self.install_config(), self.install_config_text())?;
+        std::fs::set_permissions(
+            self.install_config(),
+            std::fs::Permissions::from_mode(0o600),
+        )?;
         give_back_to_sudo_user(state);
         give_back_to_sudo_user(&self.opts.inventory);
         Ok(())
+    }
+
+    /// An OpenShift 4 install-config.yaml whose pull secret, trust bundle and mirror
+    /// are the lab's.
+    pub fn install_config_text(&self) -> String {
+        let bundle: String = self
+            .reg_lab
+            .ca
+            .cert_pem
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect();
+        format!(
+            "apiVersion: v1\nbaseDomain: lab.example.com\nmetadata:\n  name: lab\n\
+pullSecret: '{}'\nadditionalTrustBundle: |\n{bundle}imageDigestSources:\n\
+- mirrors:\n  - {}/{RELEASE_MIRROR_REPO}\n  source: {RELEASE_SOURCE}\n  sourcePolicy: NeverContactSource\n",
+            pull_secret(&self.reg.host),
+            self.reg.host
+        )
+    }
+
+    /// The release image by its upstream name and digest.
+    pub fn release_image(&self) -> String {
+        format!("{RELEASE_SOURCE}@{}", self.release_digest)
     }
 
     /// A 3.11-style OSEv3 inventory for the lab.
@@ -599,6 +686,34 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// The OpenShift 4 checks to try (the README's "OpenShift 4" section, with this
+    /// lab's paths): (what it shows, command line). `tests/lab.rs` runs them.
+    pub fn openshift4_steps(&self) -> Vec<(String, String)> {
+        let bin = sh_quote(&shown(&self.opts.regauth));
+        let certs = sh_quote(&shown(&self.certs_dir()));
+        let kc = sh_quote(&shown(&self.kubeconfig()));
+        let release = self.release_image();
+        vec![
+            (
+                "before openshift-install: every pullSecret login (additionalTrustBundle trusted), every mirror, and the release through its mirror".into(),
+                format!(
+                    "{bin} validate --install-config {} --certs-dir {certs} --release-image {release}",
+                    sh_quote(&shown(&self.install_config()))
+                ),
+            ),
+            (
+                "before oc adm upgrade: can the cluster's pull secret pull the target release through its mirrors?".into(),
+                format!("{bin} validate --from-cluster --kubeconfig {kc} --certs-dir {certs} --release-image {release}"),
+            ),
+            (
+                "audit every pull secret of namespace myapp (and the global one)".into(),
+                format!("{bin} validate --from-cluster -n myapp --kubeconfig {kc} --certs-dir {certs}"),
+            ),
+        ]
+    }
+}
+
 /// Starts the lab and runs the demo: install run, checks, where to look, next steps.
 /// Returns the lab (still running) and whether the demo worked.
 pub fn run_demo(opts: &Options) -> Result<(Lab, bool), String> {
@@ -624,6 +739,12 @@ pub fn run_demo(opts: &Options) -> Result<(Lab, bool), String> {
     println!();
     println!("Try next (from {REPO}):");
     for (what, cmd) in lab.next_steps() {
+        println!("  # {what}");
+        println!("  {cmd}");
+    }
+    println!();
+    println!("OpenShift 4 checks (README, \"OpenShift 4\"):");
+    for (what, cmd) in lab.openshift4_steps() {
         println!("  # {what}");
         println!("  {cmd}");
     }

@@ -45,27 +45,7 @@ fn lab_demo_succeeds_and_its_next_steps_work() {
     // Every printed "try next" command, as a user would paste it, from the repository,
     // in the printed order.
     let steps = lab.next_steps();
-    let run = |i: usize| -> String {
-        let (what, cmd) = &steps[i];
-        let o = Command::new("sh")
-            .arg("-c")
-            .arg(cmd)
-            .current_dir(lab::REPO)
-            .env_remove("KUBECONFIG")
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert_eq!(o.status.code(), Some(0), "{what}\n$ {cmd}\n{text}");
-        assert!(
-            !text.contains(lab::ROBOT.1) && !text.contains(lab::ROTATED.1),
-            "a password in the output of {cmd}:\n{text}"
-        );
-        text
-    };
+    let run = |i: usize| -> String { sh(&steps[i].0, &steps[i].1) };
     let recap_of = |text: &str| {
         lab::Outcome {
             code: Some(0),
@@ -120,4 +100,97 @@ fn lab_demo_succeeds_and_its_next_steps_work() {
     let out = run(6);
     assert!(out.contains("imagestreamsecret"), "{out}");
     assert_eq!(steps.len(), 7, "a new next step needs a check here");
+
+    // The OpenShift 4 checks the lab prints: each ok, the release through the mirror.
+    let mirror = format!(
+        "{}/{}@{}",
+        lab.reg.host,
+        lab::RELEASE_MIRROR_REPO,
+        lab.release_digest
+    );
+    let os4 = lab.openshift4_steps();
+    for (what, cmd) in &os4[..2] {
+        let out = sh(what, cmd);
+        assert!(
+            out.contains(&format!("can be pulled from {mirror}")),
+            "{what}\n{out}"
+        );
+    }
+    let out = sh(&os4[2].0, &os4[2].1);
+    assert!(out.contains("[secret myapp/robot-pull]"), "{out}");
+    assert_eq!(os4.len(), 3, "a new OpenShift 4 step needs a check here");
+
+    // The README's OpenShift 4 commands, as written, with this lab's state directory
+    // for lab/state/ and the built binary for `regauth`.
+    let readme = std::fs::read_to_string(format!("{}/README.md", lab::REPO)).unwrap();
+    let script = readme_validate_commands(&readme, "## OpenShift 4");
+    assert!(
+        script.contains(&lab.release_image()),
+        "the README's release image is not the lab's:\n{script}"
+    );
+    let script = script
+        .replace("lab/state/", &format!("{}/", opts.state_dir.display()))
+        .replace(
+            "regauth validate",
+            &format!("{} validate", env!("CARGO_BIN_EXE_regauth")),
+        );
+    let out = sh(
+        "the README's OpenShift 4 commands",
+        &format!("set -e\n{script}"),
+    );
+    assert_eq!(
+        out.matches(&format!("can be pulled from {mirror}")).count(),
+        2,
+        "{out}"
+    );
+}
+
+/// Runs `cmd` with `sh -c` from the repository, as a user would paste it: it must exit 0
+/// and print no password of the lab's; returns stdout and stderr.
+fn sh(what: &str, cmd: &str) -> String {
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .current_dir(lab::REPO)
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{what}\n$ {cmd}\n{text}");
+    assert!(
+        !text.contains(lab::ROBOT.1) && !text.contains(lab::ROTATED.1),
+        "a password in the output of {cmd}:\n{text}"
+    );
+    text
+}
+
+/// The variable assignments and `regauth validate` lines of a README section's first
+/// `sh` block (continuation lines joined): what must work against the lab as written.
+fn readme_validate_commands(readme: &str, heading: &str) -> String {
+    let section = readme
+        .split(&format!("\n{heading}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("README has no {heading}"));
+    let section = section.split("\n## ").next().unwrap();
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap_or_else(|| panic!("{heading} has no sh block"));
+    let joined = block.replace("\\\n", " ");
+    joined
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            l.starts_with("regauth validate ")
+                || l.split_once('=').is_some_and(|(k, _)| {
+                    !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                })
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
 }

@@ -125,11 +125,25 @@ fn mirror_set(item: &Node, origin: &str) -> Result<MirrorSet, (usize, String)> {
             mirrors.push(mirror);
         }
     }
+    // imageDigestSources' `sourcePolicy` (the installer writes it into the IDMS).
+    let never_contact_source = match get("sourcePolicy") {
+        None => false,
+        Some(p) => match string(p).as_deref() {
+            Some("NeverContactSource") => true,
+            Some("AllowContactingSource") => false,
+            _ => {
+                return Err((
+                    p.line,
+                    format!("{origin}.sourcePolicy is NeverContactSource or AllowContactingSource"),
+                ));
+            }
+        },
+    };
     Ok(MirrorSet {
         source,
         mirrors,
         pull_from: PullFrom::DigestOnly,
-        never_contact_source: false,
+        never_contact_source,
         origin: format!("{origin} (line {})", item.line),
     })
 }

@@ -175,6 +175,23 @@ mod tests {
     }
 
     #[test]
+    fn never_contact_source_can_leave_no_way() {
+        let m = Mirrors {
+            sets: vec![set(
+                "quay.io/ocp",
+                &["tags:5000/ocp"],
+                PullFrom::TagOnly,
+                true,
+            )],
+        };
+        assert_eq!(
+            images(&m, "quay.io/ocp/release:4.16"),
+            ["tags:5000/ocp/release:4.16"]
+        );
+        assert!(images(&m, &format!("quay.io/ocp/release@{D}")).is_empty());
+    }
+
+    #[test]
     fn longest_prefix_wins_and_the_rest_of_the_path_follows() {
         let m = Mirrors {
             sets: vec![

@@ -84,7 +84,7 @@ pub async fn check(image: &str, loaded: &Loaded, opts: &CheckOptions) -> Release
                 status: Status::Ok,
                 reason: Reason::Ok,
                 message: format!(
-                    "{image} can be pulled from {from} ({}, {with}){}",
+                    "can be pulled from {from} ({}, {with}){}",
                     way.via,
                     if tried.is_empty() {
                         String::new()
@@ -109,15 +109,16 @@ pub async fn check(image: &str, loaded: &Loaded, opts: &CheckOptions) -> Release
     if tried.is_empty() {
         return failed(
             Reason::RegistryError,
-            format!(
-                "{image}: every mirror set for it says NeverContactSource and none serves this reference"
-            ),
+            "every mirror set for it says NeverContactSource and none serves this reference \
+             (ImageContentSourcePolicy, ImageDigestMirrorSet and install-config mirrors serve \
+             digests only, ImageTagMirrorSet mirrors tags only)"
+                .to_string(),
         );
     }
     failed(
         last,
         format!(
-            "{image} cannot be pulled any of the {} ways CRI-O would try: {}",
+            "cannot be pulled any of the {} ways CRI-O would try: {}",
             tried.len(),
             tried.join("; ")
         ),
