@@ -60,16 +60,9 @@ pub fn from_inventory(inv: &Inventory) -> Result<ClusterModel, ModelError> {
         },
     };
     let restart_nodes_serial = match scope.get("openshift_restart_nodes_serial") {
-        None => 1,
-        Some(v) => match int_of(&v.value) {
-            Some(n) if n >= 1 => n as usize,
-            _ => {
-                return Err(err(
-                    Some(v),
-                    "openshift_restart_nodes_serial must be a whole number of at least 1",
-                ));
-            }
-        },
+        None => crate::playbook::Serial::hosts(1),
+        Some(v) => crate::playbook::Serial::from_value(&v.value)
+            .map_err(|m| err(Some(v), format!("openshift_restart_nodes_serial: {m}")))?,
     };
 
     let masters_set: Vec<&str> = inv.group_hosts("masters");

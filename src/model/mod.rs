@@ -128,6 +128,6 @@ pub struct ClusterModel {
     pub nodes: Vec<HostSpec>,
     /// Hosts of `masters`, in inventory order.
     pub masters: Vec<HostSpec>,
-    /// `openshift_restart_nodes_serial` (default 1).
-    pub restart_nodes_serial: usize,
+    /// `openshift_restart_nodes_serial` (default 1), as Ansible's `serial` takes it.
+    pub restart_nodes_serial: crate::playbook::Serial,
 }

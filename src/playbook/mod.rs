@@ -8,6 +8,9 @@ use crate::inventory::{Origin, Value};
 use std::path::Path;
 use std::time::Duration;
 
+pub mod serial;
+pub use serial::{Serial, SerialSpec};
+
 /// A file the installer writes credentials into, on every host of a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthTarget {
@@ -53,8 +56,8 @@ pub enum Action {
         hosts: String,
         /// Which files (read and written together, one round trip each).
         files: Vec<AuthTarget>,
-        /// How many hosts at once (default: `--forks`).
-        serial: Option<Count>,
+        /// Hosts per batch, as Ansible's `serial` (default: all, `--forks` at a time).
+        serial: Option<SerialSpec>,
     },
     /// Create or update the installer's secrets in a namespace.
     ClusterSecrets {
@@ -65,8 +68,8 @@ pub enum Action {
     RestartNodes {
         /// Only hosts whose node file changed in this run.
         only_changed: bool,
-        /// Hosts restarted at once.
-        serial: Count,
+        /// Hosts per batch, as Ansible's `serial`.
+        serial: SerialSpec,
         /// Wait for the Node to report Ready (when a cluster is reachable).
         wait_ready: bool,
         /// How long to wait for Ready.
@@ -262,6 +265,13 @@ pub fn load(path: &Path) -> Result<Playbook, PlaybookError> {
     Ok(Playbook { name, steps })
 }
 
+/// The variable of a plain `"{{ name }}"`.
+fn template_var(s: &str) -> Option<String> {
+    let var = s.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    (!var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| var.to_string())
+}
+
 fn scalar_string(n: &Node) -> Option<String> {
     match &n.kind {
         Kind::Scalar(Value::Str(s)) => Some(s.clone()),
@@ -347,22 +357,28 @@ impl Options<'_> {
         match &n.kind {
             Kind::Scalar(Value::Int(i)) if *i >= 1 => Ok(Some(Count::Literal(*i as usize))),
             Kind::Scalar(Value::Str(s)) => {
-                let t = s.trim();
-                match t.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")) {
-                    Some(var)
-                        if !var.trim().is_empty()
-                            && var
-                                .trim()
-                                .chars()
-                                .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-                    {
-                        Ok(Some(Count::Var(var.trim().to_string())))
-                    }
-                    _ => Err(bad()),
-                }
+                template_var(s).map(|v| Some(Count::Var(v))).ok_or_else(bad)
             }
             _ => Err(bad()),
         }
+    }
+
+    fn serial(&mut self, key: &str) -> Result<Option<SerialSpec>, PlaybookError> {
+        let Some(n) = self.take(key) else {
+            return Ok(None);
+        };
+        let bad = |m: String| self.err(n.line, format!("{}.{key}: {m}", self.action));
+        if let Kind::Scalar(Value::Str(s)) = &n.kind
+            && s.trim().starts_with("{{")
+        {
+            return template_var(s)
+                .map(|v| Some(SerialSpec::Var(v)))
+                .ok_or_else(|| bad("only a plain \"{{ variable }}\" is understood here".into()));
+        }
+        let value = n.to_value();
+        Serial::from_value(&value)
+            .map(|s| Some(SerialSpec::Literal(s)))
+            .map_err(bad)
     }
 
     fn seconds(&mut self, key: &str, default: u64) -> Result<Duration, PlaybookError> {
@@ -440,7 +456,7 @@ fn parse_action(kind: &str, node: &Node, path: &Path) -> Result<Action, Playbook
             Action::AuthFiles {
                 hosts,
                 files,
-                serial: o.count("serial")?,
+                serial: o.serial("serial")?,
             }
         }
         "cluster_secrets" => Action::ClusterSecrets {
@@ -449,8 +465,8 @@ fn parse_action(kind: &str, node: &Node, path: &Path) -> Result<Action, Playbook
         "restart_nodes" => Action::RestartNodes {
             only_changed: o.bool("only_changed", true)?,
             serial: o
-                .count("serial")?
-                .unwrap_or(Count::Var("openshift_restart_nodes_serial".into())),
+                .serial("serial")?
+                .unwrap_or(SerialSpec::Var("openshift_restart_nodes_serial".into())),
             wait_ready: o.bool("wait_ready", true)?,
             ready_timeout: o.seconds("ready_timeout", 180)?,
         },
@@ -488,13 +504,35 @@ mod tests {
             Action::AuthFiles {
                 hosts: "nodes".into(),
                 files: vec![AuthTarget::Runtime, AuthTarget::Node],
-                serial: Some(Count::Literal(5))
+                serial: Some(SerialSpec::Literal(Serial::hosts(5)))
             }
         );
         assert_eq!(pb.steps[2].name, "restart_nodes");
         assert!(
-            matches!(&pb.steps[2].action, Action::RestartNodes { serial: Count::Var(v), .. } if v == "openshift_restart_nodes_serial")
+            matches!(&pb.steps[2].action, Action::RestartNodes { serial: SerialSpec::Var(v), .. } if v == "openshift_restart_nodes_serial")
         );
+    }
+
+    #[test]
+    fn serial_takes_what_ansible_takes() {
+        let pb = load_text(
+            "- restart_nodes: {serial: [1, \"10%\", \"50%\"]}\n- restart_nodes: {serial: \"20%\"}\n- auth_files: {hosts: nodes, files: [node], serial: 0}\n",
+        )
+        .unwrap();
+        let sizes = |i: usize| match &pb.steps[i].action {
+            Action::RestartNodes {
+                serial: SerialSpec::Literal(s),
+                ..
+            }
+            | Action::AuthFiles {
+                serial: Some(SerialSpec::Literal(s)),
+                ..
+            } => s.batches(20),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(sizes(0), [1, 2, 10, 7]);
+        assert_eq!(sizes(1), [4, 4, 4, 4, 4]);
+        assert_eq!(sizes(2), [20]);
     }
 
     #[test]
@@ -518,11 +556,8 @@ mod tests {
             ),
             ("- name: x\n", 1, "no action"),
             ("validate: {}\n", 1, "list of steps"),
-            (
-                "- restart_nodes: {serial: '{{ a | int }}'}\n",
-                1,
-                "number or",
-            ),
+            ("- restart_nodes: {serial: '{{ a | int }}'}\n", 1, "plain"),
+            ("- restart_nodes: {serial: [1, {a: b}]}\n", 1, "serial"),
             ("- name: x\n  validate: [\n", 3, "YAML"),
         ] {
             let e = load_text(text).unwrap_err();

@@ -8,6 +8,8 @@
 
 mod files;
 mod limit;
+mod pool;
+mod progress;
 mod recap;
 
 pub use recap::{CONTROL_HOST, HostStatus, Recap, Stats};
@@ -17,7 +19,7 @@ use crate::exit::{Exit, Failure, HasExit};
 use crate::inventory::{self, Inventory, LoadOptions};
 use crate::model::{ClusterModel, HostSpec};
 use crate::output::{Format, Output, Paint};
-use crate::playbook::{self, Action, AuthTarget, Count, Step};
+use crate::playbook::{self, Action, AuthTarget, Serial, SerialSpec, Step};
 use crate::registry::{self, CheckOptions, Status, Trust, ValidateOptions};
 use crate::ssh::{self, Session};
 use serde_json::json;
@@ -93,8 +95,11 @@ pub fn run(settings: &RunSettings, out: &Output) -> Result<Exit, Failure> {
     let book = playbook::load(&settings.playbook).map_err(Failure::from_err)?;
     let limit =
         limit::select(&inv, settings.limit.as_deref()).map_err(|m| Failure::new(Exit::Usage, m))?;
+    let budget = session_budget(settings.forks, out);
+    // Blocking threads (DNS lookups) bounded by --forks, not tokio's default of 512.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(settings.forks.max(1))
         .enable_all()
         .build()
         .map_err(|e| Failure::new(Exit::Unexpected, format!("starting the async runtime: {e}")))?;
@@ -107,7 +112,7 @@ pub fn run(settings: &RunSettings, out: &Output) -> Result<Exit, Failure> {
         recap: Recap::default(),
         dead: BTreeSet::new(),
         changed: BTreeMap::new(),
-        sessions: Mutex::new(HashMap::new()),
+        sessions: pool::Pool::new(budget),
         planned: Mutex::new(HashMap::new()),
         kube: None,
         rt,
@@ -116,6 +121,17 @@ pub fn run(settings: &RunSettings, out: &Output) -> Result<Exit, Failure> {
         check: settings.check,
         bar: None,
     };
+    // A `serial` that cannot be read stops the run before anything is touched.
+    for step in &book.steps {
+        let spec = match &step.action {
+            Action::AuthFiles { serial, .. } => serial.as_ref(),
+            Action::RestartNodes { serial, .. } => Some(serial),
+            _ => None,
+        };
+        if let Some(Err(m)) = spec.map(|s| engine.serial(s)) {
+            return Err(Failure::new(Exit::Parse, format!("{}: {m}", step.origin)));
+        }
+    }
     let check = if settings.check { " (check mode)" } else { "" };
     engine.banner(&format!("PLAY [{}]{check}", book.name));
     for step in book
@@ -143,7 +159,7 @@ struct Engine<'a> {
     /// Remote paths changed (or that would change) in this run, per host: a service
     /// restarts when the file it reads changed, whichever step wrote it.
     changed: BTreeMap<String, BTreeSet<String>>,
-    sessions: Mutex<HashMap<String, Session>>,
+    sessions: pool::Pool,
     /// Check mode's planned file contents per host and path (see `files::update`).
     planned: Mutex<HashMap<String, HashMap<String, Vec<u8>>>>,
     kube: Option<kube::Client>,
@@ -153,7 +169,7 @@ struct Engine<'a> {
     /// Check mode for the step being run (`--check`, or the step's `check_mode`).
     check: bool,
     /// The current step's progress bar (terminals only; piped output gets the lines alone).
-    bar: Option<indicatif::ProgressBar>,
+    bar: Option<progress::Progress>,
 }
 
 /// One host's outcome of a step.
@@ -197,7 +213,7 @@ impl<'a> Engine<'a> {
             Action::RestartMasters { only_changed } => self.restart_masters(*only_changed),
         };
         if let Some(b) = self.bar.take() {
-            b.finish_and_clear();
+            b.finish();
         }
         let mut results = Vec::new();
         // Registry checks run on the control host, as the installer's would on localhost:
@@ -227,7 +243,7 @@ impl<'a> Engine<'a> {
     }
 
     /// A bar counting the hosts of a host step, on a terminal only.
-    fn progress(&self, step: &Step) -> Option<indicatif::ProgressBar> {
+    fn progress(&self, step: &Step) -> Option<progress::Progress> {
         if !self.out.interactive() || !self.text() {
             return None;
         }
@@ -237,16 +253,7 @@ impl<'a> Engine<'a> {
             Action::RestartMasters { .. } => "masters",
             _ => return None,
         };
-        let n = self.hosts_of(group).len() as u64;
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(n),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("  {bar:30} {pos}/{len} hosts {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(bar)
+        Some(progress::Progress::new(self.hosts_of(group).len() as u64))
     }
 
     fn print_outcome(&self, o: &Outcome) {
@@ -298,31 +305,28 @@ impl<'a> Engine<'a> {
             .is_some_and(|c| c.contains(&files::path_of(h, target)))
     }
 
-    /// A `{{ var }}` option: -e first, then the cluster's variables.
-    fn count(&self, c: &Count) -> usize {
-        match c {
-            Count::Literal(n) => *n,
-            Count::Var(v) => {
-                if let Some(x) = self.s.extra_vars.get(v).and_then(|x| x.parse().ok()) {
-                    return x;
-                }
-                match v.as_str() {
-                    "openshift_restart_nodes_serial" => self.model.restart_nodes_serial,
-                    _ => self
-                        .inv
-                        .hosts()
-                        .first()
-                        .and_then(|h| self.inv.host_vars(h))
-                        .and_then(|vars| {
-                            vars.get(v).and_then(|x| match &x.value {
-                                inventory::Value::Int(i) if *i > 0 => Some(*i as usize),
-                                inventory::Value::Str(s) => s.trim().parse().ok(),
-                                _ => None,
-                            })
-                        })
-                        .unwrap_or(1),
-                }
-            }
+    /// A `serial` option: literal, or its variable from -e first, then the cluster's
+    /// variables (an unset variable: every host in one batch, as Ansible's default).
+    fn serial(&self, spec: &SerialSpec) -> Result<Serial, String> {
+        let var = match spec {
+            SerialSpec::Literal(s) => return Ok(s.clone()),
+            SerialSpec::Var(v) => v,
+        };
+        if let Some(x) = self.s.extra_vars.get(var) {
+            return Serial::parse(x).map_err(|m| format!("-e {var}: {m}"));
+        }
+        if var == "openshift_restart_nodes_serial" {
+            return Ok(self.model.restart_nodes_serial.clone());
+        }
+        let value = self
+            .inv
+            .hosts()
+            .first()
+            .and_then(|h| self.inv.host_vars(h))
+            .and_then(|vars| vars.get(var).map(|x| x.value.clone()));
+        match value {
+            Some(v) => Serial::from_value(&v).map_err(|m| format!("{var}: {m}")),
+            None => Ok(Serial::default()),
         }
     }
 
@@ -385,21 +389,15 @@ impl<'a> Engine<'a> {
                     "interrupted before this host was started".into(),
                 )));
             }
-            let pooled = self
-                .sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&h.name);
-            let session = match pooled {
-                Some(s) => s,
-                None => ssh::connect(&h.ssh, &self.s.ssh)?,
-            };
-            let r = f(&session, h);
-            self.sessions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(h.name.clone(), session);
-            Ok(r)
+            let r = self.sessions.with(
+                &h.name,
+                || ssh::connect(&h.ssh, &self.s.ssh),
+                |sess| f(sess, h),
+            );
+            if let Some(p) = &self.bar {
+                p.done(matches!(r, Ok(Ok(_))));
+            }
+            r
         });
         results
             .into_iter()
@@ -429,13 +427,14 @@ impl<'a> Engine<'a> {
         &mut self,
         group: &str,
         targets: &[AuthTarget],
-        serial: Option<&Count>,
+        serial: Option<&SerialSpec>,
     ) -> Vec<Outcome> {
         let hosts = self.hosts_of(group);
-        let batch = serial.map(|c| self.count(c)).unwrap_or(hosts.len()).max(1);
+        // Checked before the first step.
+        let serial = serial.map_or_else(Serial::default, |s| self.serial(s).unwrap_or_default());
         let (check, diff) = (self.check, self.s.diff);
         let mut outcomes = Vec::new();
-        for chunk in hosts.chunks(batch) {
+        for chunk in serial.split(&hosts) {
             let forks = self.s.forks.clamp(1, chunk.len().max(1));
             let update = |sess: &Session, h: &HostSpec| {
                 let mut mine = self
@@ -445,6 +444,11 @@ impl<'a> Engine<'a> {
                     .remove(&h.name)
                     .unwrap_or_default();
                 let r = files::update(sess, h, targets, check, diff, &mut mine);
+                if let (Ok(files), Some(p)) = (&r, &self.bar)
+                    && files.iter().any(|f| f.changed)
+                {
+                    p.changed();
+                }
                 self.planned
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -622,15 +626,26 @@ impl<'a> Engine<'a> {
     fn restart_nodes(
         &mut self,
         only_changed: bool,
-        serial: &Count,
+        serial: &SerialSpec,
         wait_ready: bool,
         timeout: Duration,
     ) -> Vec<Outcome> {
         let candidates: Vec<&'a HostSpec> = self.hosts_of("nodes");
-        let serial = self.count(serial).max(1);
-        let (todo, rest): (Vec<&HostSpec>, Vec<&HostSpec>) = candidates
+        // Batches over all the step's nodes, as Ansible's `serial` play over them
+        // (unchanged nodes are skipped inside their batch); checked before the first step.
+        let serial = self.serial(serial).unwrap_or_default();
+        let to_restart = |h: &&HostSpec| !only_changed || self.file_changed(h, AuthTarget::Node);
+        let batches: Vec<Vec<&HostSpec>> = serial
+            .split(&candidates)
             .into_iter()
-            .partition(|h| !only_changed || self.file_changed(h, AuthTarget::Node));
+            .map(|b| b.iter().copied().filter(to_restart).collect())
+            .filter(|b: &Vec<&HostSpec>| !b.is_empty())
+            .collect();
+        let (todo, rest): (Vec<&HostSpec>, Vec<&HostSpec>) =
+            candidates.iter().copied().partition(to_restart);
+        if let Some(p) = &self.bar {
+            p.skipped(rest.len() as u64);
+        }
         let mut outcomes: Vec<Outcome> = rest
             .into_iter()
             .map(|h| Outcome {
@@ -652,11 +667,14 @@ impl<'a> Engine<'a> {
         } else {
             None
         };
-        for batch in todo.chunks(serial) {
+        for batch in &batches {
             if INTERRUPTED.load(Ordering::SeqCst) {
                 break;
             }
             if self.check {
+                if let Some(p) = &self.bar {
+                    p.skipped(batch.len() as u64);
+                }
                 outcomes.extend(batch.iter().map(|h| Outcome {
                     host: h.name.clone(),
                     status: HostStatus::Changed,
@@ -665,8 +683,12 @@ impl<'a> Engine<'a> {
                 }));
                 continue;
             }
-            let ran = self.on_hosts(batch, batch.len(), |sess, h| {
-                restart(sess, &h.node_restart_command)
+            let ran = self.on_hosts(batch, self.s.forks, |sess, h| {
+                let r = restart(sess, &h.node_restart_command);
+                if let (Ok(()), Some(p)) = (&r, &self.bar) {
+                    p.changed();
+                }
+                r
             });
             for (host, r) in ran {
                 let o = match r {
@@ -750,11 +772,14 @@ impl<'a> Engine<'a> {
     }
 
     fn close_sessions(&mut self) {
-        let sessions =
-            std::mem::take(&mut *self.sessions.lock().unwrap_or_else(|e| e.into_inner()));
-        for (_, s) in sessions {
-            s.close();
-        }
+        let (handshakes, reconnects) = self.sessions.counts();
+        tracing::info!(
+            handshakes,
+            reconnects,
+            budget = self.sessions.budget(),
+            "SSH sessions"
+        );
+        self.sessions.close();
     }
 
     fn finish(self, name: &str) -> Result<Exit, Failure> {
@@ -798,6 +823,23 @@ impl<'a> Engine<'a> {
         }
         Ok(self.recap.exit())
     }
+}
+
+/// Raises the descriptor limit and derives the session budget from it and `--forks`,
+/// saying so when it holds fewer sessions than `--forks` would run at once.
+fn session_budget(forks: usize, out: &Output) -> usize {
+    let limit = ssh::raise_nofile_limit();
+    let budget = pool::budget(forks.max(1), limit, pool::open_descriptors());
+    if budget < forks {
+        out.warn(&format!(
+            "the descriptor limit ({limit}, `ulimit -n`) leaves room for {} SSH session(s) at \
+             once, fewer than --forks {forks}: hosts are reached {} at a time (raise \
+             `ulimit -n` or lower --forks)",
+            budget.max(1),
+            budget.max(1)
+        ));
+    }
+    budget
 }
 
 /// Runs a restart command; a non-zero exit fails the host with the command's output.

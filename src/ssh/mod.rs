@@ -7,6 +7,7 @@
 //! connect → [`remote::read_files`] (1 exec) → compute → [`remote::write_files`] for
 //! the changed files only (1 exec) → maybe [`remote::run`] a restart (1 exec).
 
+pub mod cache;
 pub mod known_hosts;
 pub mod remote;
 pub mod session;
@@ -99,6 +100,19 @@ pub enum SshError {
         /// sudo's message.
         message: String,
     },
+    /// This control host ran out of file descriptors or memory: nothing is known
+    /// about the host itself.
+    #[error("{host}: {what} on this control host ({source}); {advice}")]
+    Exhausted {
+        /// `address:port`.
+        host: String,
+        /// `out of file descriptors (EMFILE, limit 1024)` and the like.
+        what: String,
+        /// What to change.
+        advice: &'static str,
+        /// The system error.
+        source: std::io::Error,
+    },
     /// The remote script failed or printed something we do not understand.
     #[error("{host}: remote {op} failed: {message}")]
     Remote {
@@ -139,11 +153,92 @@ impl HasExit for SshError {
             | SshError::HostKeyUnknown(_)
             | SshError::Auth { .. }
             | SshError::Transport { .. } => Exit::Unreachable,
-            SshError::KnownHostsFile { .. } | SshError::Become { .. } | SshError::Remote { .. } => {
-                Exit::Failed
-            }
+            // Our own shortage, not the host's: failed, never unreachable.
+            SshError::KnownHostsFile { .. }
+            | SshError::Become { .. }
+            | SshError::Remote { .. }
+            | SshError::Exhausted { .. } => Exit::Failed,
         }
     }
+}
+
+impl SshError {
+    /// The host's error for a shortage `e` on this control host, if `e` is one.
+    pub fn exhausted(host: &str, e: std::io::Error) -> Result<SshError, std::io::Error> {
+        match exhaustion(&e) {
+            Some((what, advice)) => Ok(SshError::Exhausted {
+                host: host.to_string(),
+                what,
+                advice,
+                source: e,
+            }),
+            None => Err(e),
+        }
+    }
+}
+
+/// Whether `e` is this process running out of descriptors or memory, and if so what
+/// to say and what to do about it.
+pub fn exhaustion(e: &std::io::Error) -> Option<(String, &'static str)> {
+    const FDS: &str = "raise the descriptor limit (`ulimit -n`, or LimitNOFILE for a \
+        service) or lower --forks";
+    match e.raw_os_error() {
+        Some(libc::EMFILE) => Some((
+            format!(
+                "out of file descriptors (EMFILE: the per-process limit is {})",
+                nofile_limit().0
+            ),
+            FDS,
+        )),
+        Some(libc::ENFILE) => Some((
+            "out of file descriptors (ENFILE: the system-wide table is full)".into(),
+            "close other programs' files, raise fs.file-max, or lower --forks",
+        )),
+        Some(libc::ENOMEM | libc::ENOBUFS) => {
+            Some(("out of memory".into(), "free memory or lower --forks"))
+        }
+        _ if e.kind() == std::io::ErrorKind::OutOfMemory => {
+            Some(("out of memory".into(), "free memory or lower --forks"))
+        }
+        _ => None,
+    }
+}
+
+/// libssh2 could not allocate memory.
+pub(crate) fn ssh2_out_of_memory(e: &ssh2::Error) -> bool {
+    // LIBSSH2_ERROR_ALLOC
+    e.code() == ssh2::ErrorCode::Session(-6)
+}
+
+/// The soft and hard RLIMIT_NOFILE.
+pub fn nofile_limit() -> (u64, u64) {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return (0, 0);
+    }
+    (r.rlim_cur, r.rlim_max)
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit (as systemd advises for programs
+/// that need many descriptors and use neither select() nor old libraries that do);
+/// returns the new soft limit.
+pub fn raise_nofile_limit() -> u64 {
+    let (soft, hard) = nofile_limit();
+    if soft < hard {
+        let r = libc::rlimit {
+            rlim_cur: hard,
+            rlim_max: hard,
+        };
+        // SAFETY: setrlimit reads one rlimit we own.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) } == 0 {
+            return hard;
+        }
+    }
+    soft
 }
 
 /// Runs `f` on every host with at most `forks` at a time; results in input order.
@@ -162,16 +257,31 @@ where
     let slots: Vec<Mutex<Option<Result<T, SshError>>>> =
         hosts.iter().map(|_| Mutex::new(None)).collect();
     let workers = forks.clamp(1, hosts.len().max(1));
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(host) = hosts.get(i) else { break };
+            let result = f(host);
+            *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        }
+    };
     std::thread::scope(|scope| {
+        let mut started = 0;
         for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(host) = hosts.get(i) else { break };
-                    let result = f(host);
-                    *slots[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            // Out of threads or memory: carry on with the workers there are (at
+            // worst this one), rather than abort the run.
+            match std::thread::Builder::new().spawn_scoped(scope, work) {
+                Ok(_) => started += 1,
+                Err(e) => {
+                    tracing::warn!(
+                        "could not start a worker thread ({e}); continuing with {started}"
+                    );
+                    break;
                 }
-            });
+            }
+        }
+        if started == 0 {
+            work();
         }
     });
     hosts

@@ -491,14 +491,13 @@ fn drain_nonblocking(
 /// Waits until the socket is ready in the direction libssh2 is blocked on (at most
 /// 100 ms, so a missed wakeup costs little and the caller's timeout still counts).
 fn wait_socket(session: &Session) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
     let events = match session.ssh2().block_directions() {
         ssh2::BlockDirections::Outbound => libc::POLLOUT,
         ssh2::BlockDirections::Both => libc::POLLIN | libc::POLLOUT,
         ssh2::BlockDirections::Inbound | ssh2::BlockDirections::None => libc::POLLIN,
     };
     let mut fd = libc::pollfd {
-        fd: session.socket().as_raw_fd(),
+        fd: session.socket(),
         events,
         revents: 0,
     };

@@ -2,12 +2,15 @@
 //! with curve25519 first, the host key checked against known_hosts BEFORE anything
 //! about the user is sent, then public-key authentication.
 
+use super::cache::FileCache;
 use super::known_hosts::{self, HostKeyStatus, KnownHosts};
 use super::{HostKeyInfo, SshError};
 use crate::model::SshTarget;
 use ssh2::MethodType;
 use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which key exchange to offer first.
@@ -48,6 +51,9 @@ pub struct ConnectOptions {
     pub timeout: Duration,
     /// Key exchange order.
     pub kex: KexPreference,
+    /// known_hosts and key files, read once for every connection made with these
+    /// options (clones share it).
+    pub files: Arc<FileCache>,
 }
 
 impl Default for ConnectOptions {
@@ -58,6 +64,7 @@ impl Default for ConnectOptions {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(60),
             kex: KexPreference::default(),
+            files: Arc::default(),
         }
     }
 }
@@ -67,8 +74,6 @@ pub struct Session {
     ssh: ssh2::Session,
     host: String,
     become_user: Option<String>,
-    // A handle on the same socket, to poll it while libssh2 is non-blocking.
-    socket: TcpStream,
     timeout: Duration,
 }
 
@@ -103,9 +108,10 @@ impl Session {
         &self.ssh
     }
 
-    /// The socket under the session, for waiting on it in non-blocking reads.
-    pub(crate) fn socket(&self) -> &TcpStream {
-        &self.socket
+    /// The socket under the session, for waiting on it in non-blocking reads (the
+    /// session owns it: no second descriptor per host).
+    pub(crate) fn socket(&self) -> RawFd {
+        self.ssh.as_raw_fd()
     }
 
     /// The per-operation timeout.
@@ -133,24 +139,33 @@ impl Drop for Session {
 /// first `userauth_*` call, which comes after the check.
 pub fn connect(target: &SshTarget, opts: &ConnectOptions) -> Result<Session, SshError> {
     let host = format!("{}:{}", target.address, target.port);
+    let known = opts.files.known_hosts(&opts.known_hosts)?;
     let tcp = tcp_connect(&host, target, opts.connect_timeout)?;
-    let mut ssh = ssh2::Session::new().map_err(|source| SshError::Handshake {
+    let handshake_err = |source: ssh2::Error| {
+        if super::ssh2_out_of_memory(&source) {
+            return SshError::Exhausted {
+                host: host.clone(),
+                what: "out of memory".into(),
+                advice: "free memory or lower --forks",
+                source: std::io::Error::from(std::io::ErrorKind::OutOfMemory),
+            };
+        }
+        SshError::Handshake {
+            host: host.clone(),
+            source,
+        }
+    };
+    // libssh2_session_init only fails when it cannot allocate.
+    let mut ssh = ssh2::Session::new().map_err(|_| SshError::Exhausted {
         host: host.clone(),
-        source,
-    })?;
-    let socket = tcp.try_clone().map_err(|source| SshError::Connect {
-        host: host.clone(),
-        source,
+        what: "out of memory".into(),
+        advice: "free memory or lower --forks",
+        source: std::io::Error::from(std::io::ErrorKind::OutOfMemory),
     })?;
     ssh.set_tcp_stream(tcp);
     ssh.set_timeout(u32::try_from(opts.timeout.as_millis()).unwrap_or(u32::MAX));
 
-    let known = KnownHosts::load(&opts.known_hosts)?;
     let name = known_hosts::host_name(&target.address, target.port);
-    let handshake_err = |source| SshError::Handshake {
-        host: host.clone(),
-        source,
-    };
     set_preferences(&ssh, &opts.kex, &known.key_types(&name)).map_err(handshake_err)?;
     ssh.handshake().map_err(handshake_err)?;
 
@@ -160,20 +175,21 @@ pub fn connect(target: &SshTarget, opts: &ConnectOptions) -> Result<Session, Ssh
         Some(u) => u.clone(),
         None => local_user(),
     };
-    authenticate(&ssh, &host, &user, target.key_file.as_deref())?;
+    authenticate(&ssh, &host, &user, target.key_file.as_deref(), &opts.files)?;
     Ok(Session {
         ssh,
         host,
         become_user: target.become_.then(|| target.become_user.clone()),
-        socket,
         timeout: opts.timeout,
     })
 }
 
 fn tcp_connect(host: &str, target: &SshTarget, timeout: Duration) -> Result<TcpStream, SshError> {
-    let err = |source| SshError::Connect {
-        host: host.to_string(),
-        source,
+    let err = |source: std::io::Error| {
+        SshError::exhausted(host, source).unwrap_or_else(|source| SshError::Connect {
+            host: host.to_string(),
+            source,
+        })
     };
     let addrs = (target.address.as_str(), target.port)
         .to_socket_addrs()
@@ -270,6 +286,11 @@ fn check_host_key(
         .to_string();
     let fingerprint = known_hosts::fingerprint(blob);
     let mut status = known.check(name, blob);
+    if status == HostKeyStatus::NotFound
+        && let Some(fresh) = opts.files.known_hosts_if_changed(&opts.known_hosts)?
+    {
+        status = fresh.check(name, blob);
+    }
     if status == HostKeyStatus::NotFound && opts.accept_new {
         // Re-checked under the file lock: another thread may have recorded it.
         status = known_hosts::record(&opts.known_hosts, name, blob)?;
@@ -333,6 +354,7 @@ fn authenticate(
     host: &str,
     user: &str,
     key_file: Option<&Path>,
+    files: &FileCache,
 ) -> Result<(), SshError> {
     let ssh_dir = home_dir().join(".ssh");
     let agent = std::env::var_os("SSH_AUTH_SOCK").is_some_and(|s| !s.is_empty());
@@ -340,14 +362,29 @@ fn authenticate(
     let mut tried: Vec<String> = Vec::new();
     for source in &plan {
         let ok = match source {
-            AuthSource::Agent => try_agent(ssh, user, &mut tried),
-            AuthSource::KeyFile(path) => match ssh.userauth_pubkey_file(user, None, path, None) {
-                Ok(()) => true,
-                Err(e) => {
-                    tried.push(format!("{}: {}", path.display(), e.message()));
-                    false
+            AuthSource::Agent => try_agent(ssh, host, user, &mut tried)?,
+            AuthSource::KeyFile(path) => {
+                let text = files.key(path).map_err(|e| {
+                    SshError::exhausted(host, e).unwrap_or_else(|source| SshError::Transport {
+                        host: host.to_string(),
+                        op: "reading the private key",
+                        source,
+                    })
+                })?;
+                match text {
+                    Err(why) => {
+                        tried.push(why);
+                        false
+                    }
+                    Ok(text) => match ssh.userauth_pubkey_memory(user, None, &text, None) {
+                        Ok(()) => true,
+                        Err(e) => {
+                            tried.push(format!("{}: {}", path.display(), e.message()));
+                            false
+                        }
+                    },
                 }
-            },
+            }
         };
         if ok {
             return Ok(());
@@ -366,9 +403,15 @@ fn authenticate(
     })
 }
 
-fn try_agent(ssh: &ssh2::Session, user: &str, tried: &mut Vec<String>) -> bool {
+fn try_agent(
+    ssh: &ssh2::Session,
+    host: &str,
+    user: &str,
+    tried: &mut Vec<String>,
+) -> Result<bool, SshError> {
     let mut attempt = || -> Result<bool, ssh2::Error> {
         let mut agent = ssh.agent()?;
+        clear_errno();
         agent.connect()?;
         agent.list_identities()?;
         for id in agent.identities()? {
@@ -380,12 +423,22 @@ fn try_agent(ssh: &ssh2::Session, user: &str, tried: &mut Vec<String>) -> bool {
         Ok(false)
     };
     match attempt() {
-        Ok(ok) => ok,
+        Ok(ok) => Ok(ok),
         Err(e) => {
+            // libssh2 says only "failed connecting with agent": the socket's errno
+            // tells a descriptor shortage from a missing agent.
+            if let Ok(err) = SshError::exhausted(host, std::io::Error::last_os_error()) {
+                return Err(err);
+            }
             tried.push(format!("ssh-agent: {}", e.message()));
-            false
+            Ok(false)
         }
     }
+}
+
+fn clear_errno() {
+    // SAFETY: __errno_location returns this thread's errno, always valid.
+    unsafe { *libc::__errno_location() = 0 };
 }
 
 /// The local user's name, as ssh picks it: the password database entry of our uid.

@@ -158,6 +158,7 @@ impl Lab {
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
             kex: KexPreference::Curve25519First,
+            ..Default::default()
         }
     }
 
