@@ -22,7 +22,7 @@ impl HasExit for ModelError {
     }
 }
 
-fn err(var: Option<&Var>, message: impl Into<String>) -> ModelError {
+pub(super) fn err(var: Option<&Var>, message: impl Into<String>) -> ModelError {
     ModelError {
         origin: var.map(|v| v.origin.clone()),
         message: message.into(),
@@ -107,7 +107,7 @@ pub fn from_inventory(inv: &Inventory) -> Result<ClusterModel, ModelError> {
     })
 }
 
-fn same_credential(a: &RegistryCredential, b: &RegistryCredential) -> bool {
+pub(super) fn same_credential(a: &RegistryCredential, b: &RegistryCredential) -> bool {
     a.host == b.host
         && a.user == b.user
         && a.password.expose_secret() == b.password.expose_secret()
@@ -150,7 +150,7 @@ fn int_of(v: &Value) -> Option<i64> {
 }
 
 /// A plain string variable; Jinja templates are refused because regauth does not evaluate them.
-fn opt_string(vars: &Vars, key: &str) -> Result<Option<String>, ModelError> {
+pub(super) fn opt_string(vars: &Vars, key: &str) -> Result<Option<String>, ModelError> {
     match vars.get(key) {
         None => Ok(None),
         Some(v) => match &v.value {

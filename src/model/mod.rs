@@ -51,6 +51,7 @@ pub struct Proxies {
 }
 
 mod build;
+pub mod images;
 mod templar;
 
 pub use build::{ModelError, ansible_bool, from_inventory};
