@@ -84,7 +84,7 @@ pub async fn pull_check(
     auth: &AuthKind,
     opts: &CheckOptions,
 ) -> (Verdict, u32, Option<String>) {
-    let mut image = match ImageRef::parse(&cred.test_image) {
+    let image = match ImageRef::parse(&cred.test_image) {
         Ok(i) => i,
         Err(e) => {
             return (
@@ -97,12 +97,37 @@ pub async fn pull_check(
             );
         }
     };
+    fetch_manifest(cred, image, auth, Purpose::TestImage, opts).await
+}
+
+/// Checks that `image` (its registry is `cred.host`) can be pulled as a node would
+/// pull it: with `cred`, or anonymously (`auth` [`AuthKind::Anonymous`], including
+/// an anonymous token where the registry's token service gives one). Same reasons as
+/// a credential check; messages name the image and what to fix on the registry.
+pub async fn image_check(
+    cred: &RegistryCredential,
+    image: ImageRef,
+    auth: &AuthKind,
+    opts: &CheckOptions,
+) -> (Verdict, u32) {
+    let (v, n, _) = fetch_manifest(cred, image, auth, Purpose::Required, opts).await;
+    (v, n)
+}
+
+async fn fetch_manifest(
+    cred: &RegistryCredential,
+    mut image: ImageRef,
+    auth: &AuthKind,
+    purpose: Purpose,
+    opts: &CheckOptions,
+) -> (Verdict, u32, Option<String>) {
     if is_docker_hub(&cred.host) && !image.repository.contains('/') {
         // Docker Hub's official images live under library/, as docker and skopeo assume.
         image.repository = format!("library/{}", image.repository);
     }
     let (result, attempts) = with_attempts(&cred.host, opts, || {
         let mut session = Session::new(cred, opts, Some(image.clone()), auth.clone());
+        session.purpose = purpose;
         async move {
             // A transient verdict can also come from the manifest's own status (5xx).
             let (v, digest) = session.attempt().await;
@@ -234,6 +259,17 @@ struct Session<'a> {
     scheme: &'static str,
     /// How the credential authenticates.
     auth: AuthKind,
+    /// Why the image is checked: the fix a message suggests depends on it.
+    purpose: Purpose,
+}
+
+/// What a pull check's image is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// A credential's `test_image`: the fix may be another test image.
+    TestImage,
+    /// An image the run needs: the fix is on the registry (mirror it, grant access).
+    Required,
 }
 
 /// True for the names docker and the auth files use for Docker Hub.
@@ -292,6 +328,7 @@ impl<'a> Session<'a> {
             image,
             scheme: "https",
             auth,
+            purpose: Purpose::TestImage,
         }
     }
 
@@ -543,12 +580,19 @@ impl<'a> Session<'a> {
                 {
                     self.wrong_password(None)
                 }
+                401 | 403 if matches!(self.auth, AuthKind::Anonymous) => self.no_credential(),
                 401 | 403 => Verdict::fail(
                     Reason::AccessDenied,
-                    format!(
-                        "{user} can log in to {host} but may not pull {}: grant pull access or set test_image to an image {user} may pull",
-                        image.repository
-                    ),
+                    match self.purpose {
+                        Purpose::TestImage => format!(
+                            "{user} can log in to {host} but may not pull {}: grant pull access or set test_image to an image {user} may pull",
+                            image.repository
+                        ),
+                        Purpose::Required => format!(
+                            "{user} can log in to {host} but may not pull {image}: grant {user} pull access to {}",
+                            image.repository
+                        ),
+                    },
                 ),
                 404 => {
                     // distribution answers MANIFEST_UNKNOWN for a missing repository too;
@@ -557,15 +601,23 @@ impl<'a> Session<'a> {
                         || self
                             .repository_missing(&image.repository, auth.as_ref())
                             .await;
-                    let what = if repo_missing {
-                        format!("repository {} does not exist on {host}", image.repository)
-                    } else {
-                        format!("{image} not found on {host}")
+                    let what = match (repo_missing, self.purpose) {
+                        (true, Purpose::Required) => format!(
+                            "{image} not found on {host}: repository {} does not exist there",
+                            image.repository
+                        ),
+                        (true, Purpose::TestImage) => {
+                            format!("repository {} does not exist on {host}", image.repository)
+                        }
+                        (false, _) => format!("{image} not found on {host}"),
                     };
-                    Verdict::fail(
-                        Reason::ImageNotFound,
-                        format!("{what} — set test_image for this entry"),
-                    )
+                    let fix = match self.purpose {
+                        Purpose::TestImage => "set test_image for this entry",
+                        Purpose::Required => {
+                            "mirror it there, or set openshift_image_tag / oreg_url to images that exist"
+                        }
+                    };
+                    Verdict::fail(Reason::ImageNotFound, format!("{what} — {fix}"))
                 }
                 s => {
                     let mut v = classify::unexpected_status(s, &host, &path, retry);
@@ -643,16 +695,14 @@ impl<'a> Session<'a> {
 
     /// Turns a 401's challenge into working credentials, or the verdict why not.
     async fn authenticate(&mut self, challenges: &[Challenge]) -> Result<Auth, Verdict> {
-        if matches!(self.auth, AuthKind::Anonymous) {
-            return Err(Verdict::fail(
-                Reason::AuthFailed,
-                format!(
-                    "{} asks for a login and no credential applies to it: add one for it",
-                    self.host()
-                ),
-            ));
-        }
+        let anonymous = matches!(self.auth, AuthKind::Anonymous);
         match challenge::choose(challenges) {
+            // Public images of a token-auth registry (quay.io, registry.access.redhat.com)
+            // come with an anonymous token; Basic has nothing to offer without credentials.
+            Some(AuthScheme::Basic) if anonymous => Err(self.no_credential()),
+            Some(AuthScheme::Bearer { .. }) if anonymous && self.purpose == Purpose::TestImage => {
+                Err(self.no_credential())
+            }
             // Basic: the credentials themselves. They are not tried on `/v2/` first: the
             // manifest request tells (each try costs the registry a bcrypt); only a 401
             // there needs `/v2/` to tell a wrong password from a missing pull right.
@@ -679,6 +729,22 @@ impl<'a> Session<'a> {
             401 | 403 => Ok(false),
             s => Err(self.status_verdict(s, &resp, "/v2/")),
         }
+    }
+
+    /// Anonymous and refused: say which credential is missing.
+    fn no_credential(&self) -> Verdict {
+        let host = self.host();
+        Verdict::fail(
+            Reason::AuthFailed,
+            match self.purpose {
+                Purpose::TestImage => format!(
+                    "{host} asks for a login and no credential applies to it: add one for it"
+                ),
+                Purpose::Required => format!(
+                    "{host} refuses anonymous pulls and the nodes have no credential for it: add it to openshift_additional_registry_credentials"
+                ),
+            },
+        )
     }
 
     fn wrong_password(&self, token_host: Option<&str>) -> Verdict {
@@ -744,10 +810,13 @@ impl<'a> Session<'a> {
                 }
             }
         }
-        let resp = self.send(&url, Some(&Auth::Basic), None).await?;
+        let anonymous = matches!(self.auth, AuthKind::Anonymous);
+        let basic = (!anonymous).then_some(Auth::Basic);
+        let resp = self.send(&url, basic.as_ref(), None).await?;
         let status = resp.status().as_u16();
         match status {
             200..=299 => {}
+            401 | 403 if anonymous => return Err(self.no_credential()),
             401 | 403 => return Err(self.wrong_password(Some(&realm_host))),
             s => {
                 return Err(classify::unexpected_status(

@@ -14,19 +14,20 @@
 //! # Files
 //! `reference` image references, `challenge` WWW-Authenticate, `tls` trust,
 //! `classify` reasons and messages, `client` one check, `insecure` what
-//! `tls_verify=False` allows (plain HTTP included).
+//! `tls_verify=False` allows (plain HTTP included), `images` the images a run needs.
 
 pub mod challenge;
 pub mod classify;
 pub mod client;
+pub mod images;
 pub mod insecure;
 pub mod reference;
 pub mod tls;
 
 pub use classify::{Reason, Status, TlsProblem, Verdict};
 pub use client::{
-    AuthKind, CheckOptions, RunCache, auth_host, check_with_attempts, login_check, login_check_as,
-    pull_check,
+    AuthKind, CheckOptions, RunCache, auth_host, check_with_attempts, image_check, login_check,
+    login_check_as, pull_check,
 };
 pub use reference::ImageRef;
 pub use tls::Trust;
@@ -173,21 +174,64 @@ pub async fn validate_all_with(
 pub async fn validate_entries_with(
     entries: &[Entry],
     opts: &ValidateOptions,
-    mut done: impl FnMut(&CheckResult),
+    done: impl FnMut(&CheckResult),
 ) -> Vec<CheckResult> {
-    let permits = Arc::new(tokio::sync::Semaphore::new(opts.forks.max(1)));
     let check_opts = Arc::new(opts.check.clone());
+    bounded(
+        entries,
+        opts.forks,
+        move |entry| {
+            let o = check_opts.clone();
+            async move { check_entry(&entry, &o).await }
+        },
+        done,
+        |e| CheckResult {
+            registry: e.registry.clone(),
+            source: e.cred.source.clone(),
+            user: e.cred.user.clone(),
+            test_image: e.cred.test_image.clone(),
+            tls_verify: e.cred.tls_verify,
+            status: Status::Failed,
+            reason: Reason::RegistryError,
+            message: "internal error while checking this entry (see the log)".into(),
+            attempts: 0,
+            duration_ms: 0,
+            check: if e.cred.test_image.is_empty() {
+                Check::Login
+            } else {
+                Check::Image
+            },
+        },
+    )
+    .await
+}
+
+/// Runs `check` on every item concurrently, at most `forks` at a time, calling `done`
+/// as each finishes; results in input order (`failed` stands in for a panicked check).
+pub(crate) async fn bounded<I, R, Fut>(
+    items: &[I],
+    forks: usize,
+    check: impl Fn(I) -> Fut,
+    mut done: impl FnMut(&R),
+    failed: impl Fn(&I) -> R,
+) -> Vec<R>
+where
+    I: Clone + Send + 'static,
+    R: Send + 'static,
+    Fut: std::future::Future<Output = R> + Send + 'static,
+{
+    let permits = Arc::new(tokio::sync::Semaphore::new(forks.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    for (i, entry) in entries.iter().cloned().enumerate() {
+    for (i, item) in items.iter().cloned().enumerate() {
         let permits = permits.clone();
-        let o = check_opts.clone();
+        let fut = check(item);
         set.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = permits.acquire_owned().await;
-            (i, check_entry(&entry, &o).await)
+            (i, fut.await)
         });
     }
-    let mut results: Vec<Option<CheckResult>> = vec![None; entries.len()];
+    let mut results: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok((i, r)) => {
@@ -200,26 +244,8 @@ pub async fn validate_entries_with(
     }
     results
         .into_iter()
-        .zip(entries)
-        .map(|(r, e)| {
-            r.unwrap_or_else(|| CheckResult {
-                registry: e.registry.clone(),
-                source: e.cred.source.clone(),
-                user: e.cred.user.clone(),
-                test_image: e.cred.test_image.clone(),
-                tls_verify: e.cred.tls_verify,
-                status: Status::Failed,
-                reason: Reason::RegistryError,
-                message: "internal error while checking this entry (see the log)".into(),
-                attempts: 0,
-                duration_ms: 0,
-                check: if e.cred.test_image.is_empty() {
-                    Check::Login
-                } else {
-                    Check::Image
-                },
-            })
-        })
+        .zip(items)
+        .map(|(r, item)| r.unwrap_or_else(|| failed(item)))
         .collect()
 }
 
