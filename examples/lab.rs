@@ -1,7 +1,7 @@
 //! The local lab behind the README's first command (`lab/run.sh`).
 //!
 //! Starts on loopback what an OpenShift 3.11 cluster looks like to regauth: a real
-//! `docker-registry` (TLS from a lab CA, htpasswd, `openshift3/ose-pod:v3.11` pushed),
+//! `docker-registry` (TLS from a lab CA, htpasswd, the images of an OpenShift 3.11 release at `v3.11`),
 //! three real sshd "nodes" (one of them also the master) and the test API server with
 //! the three Node objects Ready. It writes `inventories/lab.ini` and the lab's
 //! kubeconfig, known_hosts, SSH key and certs.d under `lab/state/`, runs
@@ -228,13 +228,15 @@ pub fn start(opts: &Options) -> Result<Lab, String> {
         );
     }
 
-    say("starting the registry (docker-registry, TLS + htpasswd) with openshift3/ose-pod:v3.11");
+    say(
+        "starting the registry (docker-registry, TLS + htpasswd) holding a 3.11 release (ose-pod, ose-control-plane, ... at v3.11)",
+    );
     let reg_lab = support::Lab::new();
     let reg = reg_lab
         .registry()
         .user(ROBOT.0, ROBOT.1)
         .user(ROTATED.0, ROTATED.1)
-        .image("openshift3/ose-pod", "v3.11")
+        .release("v3.11")
         .start();
     // The image's bytes are fixed, so its digest (in the README) is too.
     let release_digest = support::image::write_image(

@@ -50,6 +50,14 @@ pub enum Action {
         /// Stop the run before touching anything when a credential fails.
         stop_on_failure: bool,
     },
+    /// Check every image the run will pull, once each, from the control host (the
+    /// installer's `docker_image_availability` preflight).
+    ImageAvailability {
+        /// Stop the run before touching anything when an image is missing.
+        stop_on_failure: bool,
+        /// The release an upgrade run targets (replaces `openshift_release`).
+        upgrade_target: Option<String>,
+    },
     /// Merge the credentials into auth files on a group's hosts.
     AuthFiles {
         /// The inventory group.
@@ -87,6 +95,7 @@ impl Action {
     pub fn kind(&self) -> &'static str {
         match self {
             Action::Validate { .. } => "validate",
+            Action::ImageAvailability { .. } => "image_availability",
             Action::AuthFiles { .. } => "auth_files",
             Action::ClusterSecrets { .. } => "cluster_secrets",
             Action::RestartNodes { .. } => "restart_nodes",
@@ -148,8 +157,9 @@ impl HasExit for PlaybookError {
     }
 }
 
-const ACTIONS: [&str; 5] = [
+const ACTIONS: [&str; 6] = [
     "validate",
+    "image_availability",
     "auth_files",
     "cluster_secrets",
     "restart_nodes",
@@ -423,6 +433,10 @@ fn parse_action(kind: &str, node: &Node, path: &Path) -> Result<Action, Playbook
         "validate" => Action::Validate {
             stop_on_failure: o.bool("stop_on_failure", true)?,
         },
+        "image_availability" => Action::ImageAvailability {
+            stop_on_failure: o.bool("stop_on_failure", true)?,
+            upgrade_target: o.string("upgrade_target")?,
+        },
         "auth_files" => {
             let hosts = o
                 .string("hosts")?
@@ -510,6 +524,14 @@ mod tests {
         assert_eq!(pb.steps[2].name, "restart_nodes");
         assert!(
             matches!(&pb.steps[2].action, Action::RestartNodes { serial: SerialSpec::Var(v), .. } if v == "openshift_restart_nodes_serial")
+        );
+        let pb = load_text("- image_availability: {stop_on_failure: false, upgrade_target: '3.11'}\n  tags: [validate, images]\n").unwrap();
+        assert_eq!(
+            pb.steps[0].action,
+            Action::ImageAvailability {
+                stop_on_failure: false,
+                upgrade_target: Some("3.11".into())
+            }
         );
     }
 

@@ -7,6 +7,7 @@
 //! Ansible's, with a retry file listing the hosts to rerun.
 
 mod files;
+mod images;
 mod limit;
 mod pool;
 mod progress;
@@ -198,6 +199,10 @@ impl<'a> Engine<'a> {
         self.bar = self.progress(step);
         let outcomes = match &step.action {
             Action::Validate { stop_on_failure } => self.validate(*stop_on_failure),
+            Action::ImageAvailability {
+                stop_on_failure,
+                upgrade_target,
+            } => self.image_availability(*stop_on_failure, upgrade_target.as_deref()),
             Action::AuthFiles {
                 hosts,
                 files,
@@ -218,7 +223,10 @@ impl<'a> Engine<'a> {
         let mut results = Vec::new();
         // Registry checks run on the control host, as the installer's would on localhost:
         // one recap entry for the step, never a retry-file line (nothing was touched).
-        let on_control_host = matches!(step.action, Action::Validate { .. });
+        let on_control_host = matches!(
+            step.action,
+            Action::Validate { .. } | Action::ImageAvailability { .. }
+        );
         if on_control_host {
             let worst = outcomes
                 .iter()
@@ -330,9 +338,10 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn validate(&mut self, stop_on_failure: bool) -> Vec<Outcome> {
+    /// How the control host's registry checks run (validate and image steps).
+    fn registry_options(&self) -> ValidateOptions {
         let c = &self.s.checks;
-        let opts = ValidateOptions {
+        ValidateOptions {
             check: CheckOptions {
                 trust: Trust::new(c.certs_dir.clone()),
                 proxies: self.model.proxies.clone(),
@@ -342,7 +351,11 @@ impl<'a> Engine<'a> {
                 shared: Default::default(),
             },
             forks: self.s.forks.max(1),
-        };
+        }
+    }
+
+    fn validate(&mut self, stop_on_failure: bool) -> Vec<Outcome> {
+        let opts = self.registry_options();
         let results = self
             .rt
             .block_on(registry::validate_all(&self.model.registries, &opts));

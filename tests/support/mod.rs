@@ -314,6 +314,15 @@ pub fn cred(host: &str, user: &str, password: &str, image: &str) -> RegistryCred
     }
 }
 
+/// The `${component}`s of a 3.11 release the installer's image check asks for.
+pub const RELEASE_COMPONENTS: [&str; 5] = [
+    "haproxy-router",
+    "docker-registry",
+    "deployer",
+    "pod",
+    "control-plane",
+];
+
 /// What a registry will be.
 pub struct RegistryBuilder<'a> {
     lab: &'a Lab,
@@ -356,6 +365,17 @@ impl RegistryBuilder<'_> {
     pub fn index(mut self, repo: &str, tag: &str) -> Self {
         self.images.push((repo.into(), tag.into(), "index"));
         self
+    }
+
+    /// The images an OpenShift Container Platform 3.11 install pulls from a mirror whose
+    /// oreg_url is `HOST/openshift3/ose-${component}:${version}`, at `tag`: the node
+    /// components, control plane, registry console and (at its own version) etcd.
+    pub fn release(mut self, tag: &str) -> Self {
+        for c in RELEASE_COMPONENTS {
+            self = self.image(&format!("openshift3/ose-{c}"), tag);
+        }
+        self.image("openshift3/registry-console", tag)
+            .image("rhel7/etcd", "3.2.32")
     }
 
     /// Serve a certificate from a CA that certs.d does not hold.

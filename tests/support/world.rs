@@ -41,7 +41,7 @@ impl World {
             .registry()
             .user(USER, PASSWORD)
             .user("bob", "second")
-            .image("openshift3/ose-pod", "v3.11")
+            .release("v3.11")
             .start();
         let ssh = SshLab::new().plain_root().nodes(nodes).start();
         let api = ApiServer::start();
