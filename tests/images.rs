@@ -276,7 +276,7 @@ fn anonymous_pull_refused_names_the_missing_credential() {
     let r = rel.check(&inv, &[("osn_image", &node), ("osm_etcd_image", &etcd)]);
     for image in [&node, &etcd] {
         let i = find(&r, image);
-        assert_eq!(i.reason, Reason::AccessDenied, "{}", i.message);
+        assert_eq!(i.reason, Reason::AuthFailed, "{}", i.message);
         assert!(i.user.is_none());
         assert!(
             i.message.contains("refuses anonymous pulls")
