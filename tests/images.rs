@@ -68,7 +68,7 @@ impl Release {
 openshift_deployment_type=openshift-enterprise\n\
 oreg_url={a}/openshift3/ose-${{component}}:${{version}}\n\
 oreg_auth_user={ALICE}\noreg_auth_password='{alice_pw}'\n\
-openshift_additional_registry_credentials=[{{'host':'{b}','user':'{BOB}','password':'{bob_pw}'}}]\n\
+openshift_additional_registry_credentials=[{{'host':'{b}','user':'{BOB}','password':'{bob_pw}','test_image':'console/registry-console:v3.11'}}]\n\
 openshift_cockpit_deployer_image={b}/console/registry-console:v3.11\n\
 osn_image={c}/atomic/node:v3.11\n",
             a = self.a.host,
@@ -436,4 +436,86 @@ fn upgrade_checks_the_target_tag_before_touching_anything() {
     // An install run of the same inventory checks the installed tag, v3.11.
     let o = w.run("install.yml", &inv, &["--tags", "images"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn validate_images_from_the_command_line() {
+    let rel = release();
+    let inv = rel.inventory(ALICE_PW, BOB_PW);
+    let validate = |extra: &[&str]| {
+        Command::new(assert_cmd::cargo::cargo_bin("regauth"))
+            .arg("validate")
+            .arg("-i")
+            .arg(&inv)
+            .arg("--certs-dir")
+            .arg(rel.lab.certs_dir())
+            .args(["--retries", "0"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = validate(&["--images", "-o", "json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        doc["summary"]["failed"], 0,
+        "the credentials are fine: {doc}"
+    );
+    let images = doc["images"].as_array().unwrap();
+    assert_eq!(images.len(), 8, "{doc}");
+    let failed: Vec<&serde_json::Value> =
+        images.iter().filter(|i| i["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{doc}");
+    assert_eq!(failed[0]["reason"], "image_not_found");
+    assert_eq!(failed[0]["needed_by"], serde_json::json!(["nodes"]));
+    assert!(
+        failed[0]["image"]
+            .as_str()
+            .unwrap()
+            .ends_with("/openshift3/ose-deployer:v3.11")
+    );
+    for i in images {
+        for k in [
+            "image",
+            "registry",
+            "status",
+            "reason",
+            "message",
+            "needed_by",
+        ] {
+            assert!(i.get(k).is_some(), "{k} missing: {i}");
+        }
+    }
+    assert!(!String::from_utf8_lossy(&o.stdout).contains(ALICE_PW));
+
+    // Text: one line per image, then the summary lines; the upgrade's target tag via -e.
+    let o = validate(&["--images", "-e", "openshift_image_tag=v3.11.200"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(
+        out.lines().filter(|l| l.contains(" image ")).count(),
+        8,
+        "{out}"
+    );
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.contains("image_not_found") && l.contains(":v3.11.200"))
+            .count(),
+        5,
+        "{out}"
+    );
+    assert!(out.contains("images: ok=3 failed=5"), "{out}");
+    // Without --images: the credentials alone, which are fine.
+    assert_eq!(validate(&[]).status.code(), Some(0));
+    let o = validate(&[
+        "--images",
+        "-e",
+        "openshift_disable_check=docker_image_availability",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("disabled by openshift_disable_check"),
+        "{}",
+        text(&o)
+    );
 }

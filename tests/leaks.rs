@@ -243,6 +243,13 @@ fn no_secret_in_any_output_argv_or_retry_file() {
     );
     a.run(
         &w,
+        "validate --images",
+        &["validate", "-i", &inv, "--certs-dir", &certs, "--images"],
+        None,
+        0,
+    );
+    a.run(
+        &w,
         "validate wrong password",
         &[
             "validate",
@@ -252,6 +259,22 @@ fn no_secret_in_any_output_argv_or_retry_file() {
             &certs,
             "--retries",
             "0",
+        ],
+        None,
+        2,
+    );
+    a.run(
+        &w,
+        "validate --images wrong password",
+        &[
+            "validate",
+            "-i",
+            &wrong,
+            "--certs-dir",
+            &certs,
+            "--retries",
+            "0",
+            "--images",
         ],
         None,
         2,

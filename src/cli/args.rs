@@ -227,6 +227,14 @@ pub struct ValidateCmd {
     /// ImageTagMirrorSet objects), then from its source.
     #[arg(long, value_name = "REF")]
     pub release_image: Option<String>,
+    /// With -i: also check every image an install run would pull (the installer's
+    /// docker_image_availability), once each, with the nodes' credentials.
+    #[arg(long)]
+    pub images: bool,
+    /// Set a variable over the inventory's (`K=V`, e.g. openshift_image_tag=v3.11.200
+    /// for an upgrade's target); never a secret: argv is world-readable.
+    #[arg(short = 'e', long = "extra-vars", value_name = "K=V")]
+    pub extra_vars: Vec<String>,
     /// Cluster access for --from-cluster.
     #[command(flatten)]
     pub kube: KubeArgs,

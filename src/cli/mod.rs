@@ -92,6 +92,8 @@ fn dispatch(
                 source,
                 test_images: c.test_image,
                 release_image: c.release_image,
+                images: c.images,
+                extra_vars: extra_vars(&c.extra_vars)?,
             };
             commands::validate::run(&settings, out)
         }
@@ -263,13 +265,12 @@ fn connect_options(k: &KubeArgs) -> crate::cluster::ConnectOptions {
     }
 }
 
-/// `regauth run`'s settings; -e values are checked here (no secrets on argv).
-fn run_settings(
-    c: args::RunCmd,
-    global: &GlobalArgs,
-) -> Result<crate::run::RunSettings, crate::exit::Failure> {
+/// `-e K=V` values; secret-named keys are refused (argv is world-readable).
+fn extra_vars(
+    list: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, crate::exit::Failure> {
     let mut extra = std::collections::BTreeMap::new();
-    for kv in &c.extra_vars {
+    for kv in list {
         let Some((k, v)) = kv.split_once('=') else {
             return Err(crate::exit::Failure::new(
                 Exit::Usage,
@@ -286,6 +287,15 @@ fn run_settings(
         }
         extra.insert(k.trim().to_string(), v.to_string());
     }
+    Ok(extra)
+}
+
+/// `regauth run`'s settings; -e values are checked here (no secrets on argv).
+fn run_settings(
+    c: args::RunCmd,
+    global: &GlobalArgs,
+) -> Result<crate::run::RunSettings, crate::exit::Failure> {
+    let extra = extra_vars(&c.extra_vars)?;
     let secs = |s: f64| std::time::Duration::from_secs_f64(s.max(0.0));
     Ok(crate::run::RunSettings {
         playbook: c.playbook,

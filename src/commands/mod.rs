@@ -2,6 +2,7 @@
 //! does its work through the domain modules and returns an exit status.
 
 pub mod grant;
+pub mod images;
 
 pub use crate::run::run;
 pub mod inventory;

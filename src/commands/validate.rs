@@ -42,11 +42,20 @@ pub struct Settings {
     pub test_images: Vec<String>,
     /// `--release-image REF`.
     pub release_image: Option<String>,
+    /// `--images`: also every image the installer's run would pull.
+    pub images: bool,
+    /// `-e K=V`: values over the inventory's (`openshift_image_tag` for an upgrade's target).
+    pub extra_vars: std::collections::BTreeMap<String, String>,
 }
 
 /// Loads the credential source and checks its credentials (and the release image).
 pub fn run(settings: &Settings, out: &Output) -> Result<Exit, Failure> {
     let mut tests = TestImages::parse(&settings.test_images)?;
+    super::images::require_inventory(
+        settings.images,
+        matches!(settings.source, Source::Inventory),
+    )?;
+    let mut image_plan = None;
     let mut loaded = match &settings.source {
         Source::Inventory => {
             let inv = inventory::load(&settings.load).map_err(Failure::from_err)?;
@@ -54,6 +63,9 @@ pub fn run(settings: &Settings, out: &Output) -> Result<Exit, Failure> {
                 out.warn(w);
             }
             let model = crate::model::from_inventory(&inv).map_err(Failure::from_err)?;
+            if settings.images {
+                image_plan = Some(super::images::plan(&inv, &model, &settings.extra_vars)?);
+            }
             Loaded::from_credentials(model.registries, model.proxies)
         }
         other => runtime()?.block_on(crate::sources::load(other, &mut tests))?,
@@ -73,6 +85,7 @@ pub fn run(settings: &Settings, out: &Output) -> Result<Exit, Failure> {
     check_and_report(
         loaded,
         settings.release_image.as_deref(),
+        image_plan.as_ref(),
         &settings.checks,
         out,
     )
@@ -98,13 +111,20 @@ pub fn validate(
     checks: &Checks,
     out: &Output,
 ) -> Result<Exit, Failure> {
-    check_and_report(Loaded::from_credentials(creds, proxies), None, checks, out)
+    check_and_report(
+        Loaded::from_credentials(creds, proxies),
+        None,
+        None,
+        checks,
+        out,
+    )
 }
 
 /// Checks what a source gave (and the release image), then reports.
 fn check_and_report(
     loaded: Loaded,
     release_image: Option<&str>,
+    image_plan: Option<&crate::model::images::ImagePlan>,
     checks: &Checks,
     out: &Output,
 ) -> Result<Exit, Failure> {
@@ -158,7 +178,11 @@ fn check_and_report(
             Some(image) => Some(crate::sources::release::check(image, &loaded, &opts.check).await),
             None => None,
         };
-        (results, release)
+        let images = match image_plan {
+            Some(plan) => Some(super::images::check(plan, &opts).await),
+            None => None,
+        };
+        (results, release, images)
     };
     // ^C ends the run with ansible-playbook's "interrupted" code, not a signal death.
     let done = runtime.block_on(async {
@@ -170,14 +194,15 @@ fn check_and_report(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let Some((results, release)) = done else {
+    let Some((results, release, images)) = done else {
         return Err(Failure::new(
             Exit::Interrupted,
             "interrupted: no result reported",
         ));
     };
-    report(&results, release.as_ref(), out);
-    let release_failed = release.as_ref().is_some_and(|r| r.status == Status::Failed);
+    report(&results, release.as_ref(), images.as_ref(), out);
+    let release_failed = release.as_ref().is_some_and(|r| r.status == Status::Failed)
+        || images.as_ref().is_some_and(|i| i.failed());
     Ok(
         if release_failed || results.iter().any(|r| r.status == Status::Failed) {
             Exit::Failed
@@ -264,7 +289,12 @@ fn reason_prefix(status: Status, reason: registry::Reason) -> String {
 }
 
 /// Prints the results: JSON per SPEC.md, or one line each and a summary line.
-fn report(results: &[CheckResult], release: Option<&Release>, out: &Output) {
+fn report(
+    results: &[CheckResult],
+    release: Option<&Release>,
+    images: Option<&super::images::Checked>,
+    out: &Output,
+) {
     let (ok, failed, skipped) = summary(results);
     if out.format() == Format::Json {
         let mut doc = serde_json::json!({
@@ -273,6 +303,9 @@ fn report(results: &[CheckResult], release: Option<&Release>, out: &Output) {
         });
         if let Some(r) = release {
             doc["release"] = serde_json::json!(r);
+        }
+        if let Some(i) = images {
+            doc["images"] = i.json();
         }
         out.json(&doc);
         return;
@@ -306,6 +339,9 @@ fn report(results: &[CheckResult], release: Option<&Release>, out: &Output) {
             reason_prefix(r.status, r.reason),
             r.message
         ));
+    }
+    if let Some(i) = images {
+        text.push_str(&i.text(out, |s| status_word(out, s)));
     }
     let line = format!("registries: ok={ok} failed={failed} skipped={skipped}");
     let paint = if failed > 0 { Paint::Red } else { Paint::Green };
