@@ -221,11 +221,9 @@ pub fn start(opts: &Options) -> Result<Lab, String> {
     }
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        return Err(
-            "the lab must run as root: its sshd nodes log in as root (a uid-0 alias) \
+        return Err("the lab must run as root: its sshd nodes log in as root \
                     and sshd needs /run/sshd; lab/run.sh runs it through sudo"
-                .into(),
-        );
+            .into());
     }
 
     say(
@@ -358,7 +356,7 @@ pullSecret: '{}'\nadditionalTrustBundle: |\n{bundle}imageDigestSources:\n\
         let _ = write!(
             t,
             "\n[OSEv3:vars]\n\
-             # every sshd node listens on 127.0.0.1; the login is a uid-0 alias of root\n\
+             # every sshd node listens on 127.0.0.1 and logs in as root\n\
              ansible_host=127.0.0.1\n\
              ansible_user={login}\n\
              ansible_ssh_private_key_file={key}\n\

@@ -11,7 +11,7 @@
 //! let line = node.inventory_line("node1");    // INI host line with its own dirs
 //! ```
 //! `lab.user(true)` adds a throwaway user with passwordless sudo (become tests);
-//! `.plain_root()` logs in as a uid-0 alias with `/bin/sh` (timings).
+//! `.plain_root()` keeps root's shell from reading its dotfiles (timings).
 #![allow(dead_code)]
 
 use regauth::model::SshTarget;
@@ -40,7 +40,6 @@ pub struct Lab {
     pub known_hosts: PathBuf,
     /// The shared authorized_keys file.
     pub authorized_keys: PathBuf,
-    _alias: Option<LabUser>,
     // Declared last: dropped after the nodes have been killed.
     dir: tempfile::TempDir,
 }
@@ -55,7 +54,7 @@ pub struct Node {
     pub log: PathBuf,
     /// The host private key.
     pub host_key: PathBuf,
-    /// The user `target()` logs in as (`root`, or the plain-root alias).
+    /// The user `target()` logs in as (`root`).
     pub login: String,
     config: PathBuf,
     client_key: PathBuf,
@@ -77,11 +76,13 @@ impl SshLab {
         }
     }
 
-    /// Log in as a uid-0 alias whose shell is `/bin/sh` instead of `root`.
+    /// Keep root's shell from reading its dotfiles for ssh commands.
     ///
-    /// For timings: sshd runs every exec through the login shell, and this
-    /// machine's `/root/.bashrc` (sourced by bash for ssh commands) runs pyenv's init,
-    /// about 0.7 s per exec; real nodes have no such dotfiles.
+    /// For timings: sshd runs every exec through the login shell, and bash sources
+    /// `~/.bashrc` for ssh commands; this machine's `/root/.bashrc` runs pyenv's init,
+    /// about 0.3 s per exec, and real nodes have no such dotfiles. bash skips that
+    /// when it is not a top-level shell, so sshd sets `SHLVL=1` for the session
+    /// (`SetEnv`): root stays root, and no user is added to /etc/passwd.
     pub fn plain_root(mut self) -> Self {
         self.plain_root = true;
         self
@@ -110,13 +111,14 @@ impl SshLab {
         std::fs::copy(client_key.with_extension("pub"), &authorized_keys).expect("authorized_keys");
         chmod(&authorized_keys, 0o644);
 
-        let alias = self.plain_root.then(LabUser::create_root_alias);
-        let login = alias
-            .as_ref()
-            .map_or("root", |u| u.name.as_str())
-            .to_string();
+        let login = "root";
+        let set_env = if self.plain_root {
+            "SetEnv SHLVL=1\n"
+        } else {
+            ""
+        };
         let mut nodes: Vec<Node> = (0..self.nodes)
-            .map(|i| Node::create(dir.path(), i, &client_key, &authorized_keys, &login))
+            .map(|i| Node::create(dir.path(), i, &client_key, &authorized_keys, login, set_env))
             .collect();
         // Start them in parallel: each waits for its port.
         std::thread::scope(|s| {
@@ -130,7 +132,6 @@ impl SshLab {
             client_key,
             known_hosts,
             authorized_keys,
-            _alias: alias,
             dir,
         };
         lab.write_known_hosts(&lab.known_hosts);
@@ -175,6 +176,7 @@ impl Node {
         client_key: &Path,
         authorized_keys: &Path,
         login: &str,
+        set_env: &str,
     ) -> Node {
         let dir = lab.join(format!("node{index}"));
         std::fs::create_dir_all(dir.join("root")).expect("node dir");
@@ -196,7 +198,8 @@ impl Node {
              UseDNS no\n\
              PrintMotd no\n\
              MaxStartups 200:30:400\n\
-             LogLevel VERBOSE\n",
+             LogLevel VERBOSE\n\
+             {set_env}",
             host_key = host_key.display(),
             pid = dir.join("sshd.pid").display(),
             auth = authorized_keys.display(),
@@ -266,7 +269,7 @@ impl Node {
         );
     }
 
-    /// An `SshTarget` for root (or the plain-root alias) with the lab's client key.
+    /// An `SshTarget` for root with the lab's client key.
     pub fn target(&self) -> SshTarget {
         SshTarget {
             address: "127.0.0.1".into(),
@@ -411,34 +414,6 @@ impl LabUser {
         }
     }
 
-    /// A uid-0 alias (`-o -u 0`) with `/bin/sh` as its shell, for `plain_root`.
-    fn create_root_alias() -> LabUser {
-        let name = format!(
-            "rgr{}x{}",
-            std::process::id(),
-            USERS.fetch_add(1, Ordering::SeqCst)
-        );
-        let home = tempfile::Builder::new()
-            .prefix("regauth-home-")
-            .tempdir()
-            .expect("home");
-        let _ = Command::new("userdel").args(["-f", &name]).output();
-        let out = Command::new("useradd")
-            .args([
-                "-o", "-u", "0", "-g", "0", "-M", "-s", "/bin/sh", "-p", "*", "-d",
-            ])
-            .arg(home.path())
-            .arg(&name)
-            .output()
-            .expect("useradd");
-        assert!(out.status.success(), "useradd: {out:?}");
-        LabUser {
-            name,
-            sudoers: None,
-            home,
-        }
-    }
-
     /// `node.target()` logging in as this user and becoming root with sudo.
     pub fn target(&self, node: &Node) -> SshTarget {
         SshTarget {
@@ -455,7 +430,7 @@ impl Drop for LabUser {
         if let Some(p) = &self.sudoers {
             let _ = std::fs::remove_file(p);
         }
-        // -f: a uid-0 alias always "is in use" by root's processes.
+        // -f: its last ssh session may still be closing.
         let _ = Command::new("userdel").args(["-f", &self.name]).output();
         let _ = &self.home;
     }

@@ -24,7 +24,7 @@ pub struct World {
 /// Per-host changes to the inventory.
 #[derive(Default, Clone)]
 pub struct HostOverride {
-    /// Another login than the lab's root alias.
+    /// Another login than the lab's root.
     pub login: Option<String>,
     /// Replaces the node's openshift_data_dir.
     pub data_dir: Option<String>,
