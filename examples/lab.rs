@@ -106,6 +106,11 @@ impl Lab {
     pub fn install_config(&self) -> PathBuf {
         self.opts.state_dir.join("install-config.yaml")
     }
+    /// The second robot account as two inventory lines, for the rotation hint: the
+    /// hint reads the password from this file, so it is on no command line.
+    pub fn rotated_vars(&self) -> PathBuf {
+        self.opts.state_dir.join("robot2.vars")
+    }
 
     /// Node `i`'s files: the container runtime's auth file, the node service's, and
     /// the log the restart commands append to.
@@ -280,6 +285,14 @@ impl Lab {
         let kubeconfig = self.api.kubeconfig(state, &self.api.token);
         std::fs::set_permissions(kubeconfig, std::fs::Permissions::from_mode(0o600))?;
         std::fs::write(self.apiserver_ca(), &self.api.ca_pem)?;
+        std::fs::write(
+            self.rotated_vars(),
+            format!(
+                "oreg_auth_user={}\noreg_auth_password='{}'\n",
+                ROTATED.0, ROTATED.1
+            ),
+        )?;
+        std::fs::set_permissions(self.rotated_vars(), std::fs::Permissions::from_mode(0o600))?;
         for i in 0..HOSTS.len() {
             std::fs::create_dir_all(self.restart_log(i).parent().unwrap())?;
         }
@@ -589,7 +602,7 @@ pullSecret: '{}'\nadditionalTrustBundle: |\n{bundle}imageDigestSources:\n\
         );
         let _ = writeln!(
             t,
-            "  API server    https://{}  (kubeconfig {})",
+            "  API server    https://{}  (kubectl --kubeconfig {} get nodes)",
             self.api.addr,
             shown(&self.kubeconfig())
         );
@@ -624,13 +637,6 @@ pullSecret: '{}'\nadditionalTrustBundle: |\n{bundle}imageDigestSources:\n\
         for (name, ty) in &secrets {
             let _ = writeln!(t, "      {name}  ({ty})");
         }
-        let _ = writeln!(
-            t,
-            "    read them:  curl -s --cacert {} -H 'Authorization: Bearer {}' https://{}/api/v1/namespaces/openshift/secrets",
-            shown(&self.apiserver_ca()),
-            self.api.token,
-            self.api.addr
-        );
         t
     }
 
@@ -640,6 +646,10 @@ pullSecret: '{}'\nadditionalTrustBundle: |\n{bundle}imageDigestSources:\n\
         let bin = sh_quote(&shown(&self.opts.regauth));
         let inv = sh_quote(&shown(&self.opts.inventory));
         let certs = sh_quote(&shown(&self.certs_dir()));
+        let kubectl = format!(
+            "kubectl --kubeconfig {}",
+            sh_quote(&shown(&self.kubeconfig()))
+        );
         let run = |playbook: &str, extra: &str| {
             format!(
                 "{bin} run playbooks/{playbook} {}{extra}",
@@ -652,6 +662,10 @@ pullSecret: '{}'\nadditionalTrustBundle: |\n{bundle}imageDigestSources:\n\
                 format!("{bin} validate -i {inv} --certs-dir {certs}"),
             ),
             (
+                "the secret the install run created, as kubectl sees it".into(),
+                format!("{kubectl} get secrets -n openshift"),
+            ),
+            (
                 "a second install run changes nothing and restarts nothing (changed=0)".into(),
                 run("install.yml", ""),
             ),
@@ -661,12 +675,13 @@ pullSecret: '{}'\nadditionalTrustBundle: |\n{bundle}imageDigestSources:\n\
             ),
             (
                 format!(
-                    "rotate: switch the inventory to the registry's second robot account ({})",
-                    ROTATED.0
+                    "rotate: put the registry's second robot account ({}) in the inventory, from {} (no password on the command line)",
+                    ROTATED.0,
+                    shown(&self.rotated_vars())
                 ),
                 format!(
-                    "sed -i -e 's/^oreg_auth_user=.*/oreg_auth_user={}/' -e \"s/^oreg_auth_password=.*/oreg_auth_password='{}'/\" {inv}",
-                    ROTATED.0, ROTATED.1
+                    "sed -i -e '/^oreg_auth_user=/d' -e '/^oreg_auth_password=/{{r {}' -e d -e '}}' {inv}",
+                    shown(&self.rotated_vars())
                 ),
             ),
             (
@@ -677,6 +692,11 @@ pullSecret: '{}'\nadditionalTrustBundle: |\n{bundle}imageDigestSources:\n\
                 "...and roll it out: files rewritten, nodes restarted one at a time, secrets updated"
                     .into(),
                 run("registry_auth.yml", ""),
+            ),
+            (
+                "...the secret updated in the cluster (kubectl shows its size, not its content)"
+                    .into(),
+                format!("{kubectl} describe secret imagestreamsecret -n openshift"),
             ),
             (
                 "the Secret manifests the cluster step applies, as YAML (for GitOps)".into(),
@@ -735,20 +755,24 @@ pub fn run_demo(opts: &Options) -> Result<(Lab, bool), String> {
         return Ok((lab, false));
     }
     let problems = lab.problems(&outcome);
-    print!("{}", lab.where_to_look());
-    println!();
-    println!("Try next (from {REPO}):");
-    for (what, cmd) in lab.next_steps() {
-        println!("  # {what}");
-        println!("  {cmd}");
+    // With --once the lab stops right after this: its ports, files and next steps
+    // would be gone before anyone could use them.
+    if !opts.once {
+        print!("{}", lab.where_to_look());
+        println!();
+        println!("Try next (from {REPO}, while the lab runs):");
+        for (what, cmd) in lab.next_steps() {
+            println!("  # {what}");
+            println!("  {cmd}");
+        }
+        println!();
+        println!("OpenShift 4 checks (README, \"OpenShift 4\"):");
+        for (what, cmd) in lab.openshift4_steps() {
+            println!("  # {what}");
+            println!("  {cmd}");
+        }
+        println!();
     }
-    println!();
-    println!("OpenShift 4 checks (README, \"OpenShift 4\"):");
-    for (what, cmd) in lab.openshift4_steps() {
-        println!("  # {what}");
-        println!("  {cmd}");
-    }
-    println!();
     if problems.is_empty() {
         say(
             "the lab demo worked: every credential valid, every node's files written, every node restarted, the secret applied",
@@ -758,6 +782,11 @@ pub fn run_demo(opts: &Options) -> Result<(Lab, bool), String> {
         for p in &problems {
             println!("    {p}");
         }
+    }
+    if opts.once {
+        say(
+            "--once: stopping now; lab/run.sh without --once keeps the lab up and prints what to try next",
+        );
     }
     Ok((lab, problems.is_empty()))
 }
@@ -824,17 +853,18 @@ fn strip_ansi(s: &str) -> String {
 }
 
 const USAGE: &str = "\
-usage: cargo run --example lab -- [--once] [--state-dir DIR] [--inventory FILE] [--regauth BIN]
+usage: lab [--once] [--state-dir DIR] [--inventory FILE] [--regauth BIN]
 
-Starts the regauth local lab (a TLS registry, three sshd nodes, a test API server, all on
-127.0.0.1), writes inventories/lab.ini, runs playbooks/install.yml against it, and keeps the
-lab up until Ctrl-C.
+The regauth local lab (examples/lab.rs); lab/run.sh builds and starts it. Starts a TLS
+registry, three sshd nodes and a test API server, all on 127.0.0.1, writes
+inventories/lab.ini, runs playbooks/install.yml against it, and keeps the lab up until
+Ctrl-C. Runs as root (the sshd nodes log in as root).
 
   --once            stop right after the demo; exit 0 only if it worked (tests and CI)
   --state-dir DIR   kubeconfig, known_hosts, SSH key, certs.d (default lab/state)
   --inventory FILE  where to write the inventory (default inventories/lab.ini)
-  --regauth BIN     the regauth binary (default: the one next to this example, built
-                    first with `cargo build --bin regauth` when run through cargo)";
+  --regauth BIN     the regauth binary (default: the one next to this program,
+                    target/debug/regauth, as the last `cargo build` left it)";
 
 fn parse_args() -> Result<(bool, PathBuf, PathBuf, Option<PathBuf>), String> {
     let mut once = false;
@@ -865,26 +895,14 @@ fn parse_args() -> Result<(bool, PathBuf, PathBuf, Option<PathBuf>), String> {
 }
 
 /// The regauth binary: `--regauth`, else the one cargo puts next to this example
-/// (`target/debug/regauth` for `target/debug/examples/lab`). Under `cargo run` it is
-/// rebuilt first: `cargo run --example lab` builds the library and this example, not
-/// the `regauth` binary, which would otherwise be missing or stale.
+/// (`target/debug/regauth` for `target/debug/examples/lab`). The lab never runs cargo
+/// itself: a cargo started from a program cargo runs inherits `CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_NAME` and the rest, ring's build script reruns when those change, and
+/// every build after it recompiled ring, rustls, kube and regauth again. `lab/run.sh`
+/// builds both binaries in one `cargo build` instead.
 fn find_regauth(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
     if let Some(p) = explicit {
         return Ok(p);
-    }
-    // Not under sudo (lab/run.sh builds regauth first there): a cargo run as root in
-    // the user's checkout would leave root-owned files in their target directory.
-    let under_sudo = std::env::var_os("SUDO_UID").is_some();
-    if let (Some(cargo), false) = (std::env::var_os("CARGO"), under_sudo) {
-        say("building the regauth binary (cargo build --bin regauth)");
-        let st = Command::new(cargo)
-            .args(["build", "-q", "--bin", "regauth", "--manifest-path"])
-            .arg(Path::new(REPO).join("Cargo.toml"))
-            .status()
-            .map_err(|e| format!("cargo build: {e}"))?;
-        if !st.success() {
-            return Err("cargo build --bin regauth failed".into());
-        }
     }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let candidate = exe
@@ -894,7 +912,7 @@ fn find_regauth(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
         .filter(|p| p.is_file());
     candidate.ok_or_else(|| {
         format!(
-            "no regauth binary next to {}: run `cargo build --bin regauth` first, or pass --regauth BIN",
+            "no regauth binary next to {}: run lab/run.sh (it builds regauth and the lab), or `cargo build --bin regauth` first, or pass --regauth BIN",
             exe.display()
         )
     })

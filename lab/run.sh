@@ -1,11 +1,35 @@
 #!/usr/bin/env bash
 # The README's first command: start regauth's local lab and run the install playbook
-# against it. Installs the Debian packages the lab needs if they are missing, then runs
-# `cargo run --example lab -- "$@"` (examples/lab.rs; `--once` stops after the demo,
-# `--help` lists the options). Safe to run again: nothing is installed twice, and every
-# start writes a fresh inventories/lab.ini and lab/state/.
+# against it. Installs the Debian packages the lab needs if they are missing, builds
+# regauth and the lab (examples/lab.rs) in one `cargo build`, then runs the lab binary
+# itself, through sudo when not root. Nothing else runs cargo, so a later `cargo build`
+# or `cargo test` compiles nothing. Safe to run again: nothing is installed twice, and
+# every start writes a fresh inventories/lab.ini and lab/state/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+usage() {
+  cat <<'EOF'
+usage: lab/run.sh [--once] [--state-dir DIR] [--inventory FILE] [--regauth BIN]
+
+Starts regauth's local lab: a TLS registry, three sshd nodes and a test API server,
+all on 127.0.0.1. Installs the Debian packages it needs if missing (as root; otherwise
+prints the apt-get line), builds regauth and the lab, writes inventories/lab.ini and
+lab/state/, runs playbooks/install.yml against the lab, prints where to look and what
+to try next, and keeps the lab up until Ctrl-C. Runs the lab as root (through sudo if
+you are not root): the sshd nodes log in as root.
+
+  --once            stop right after the demo; exit 0 only if it worked (tests and CI)
+  --state-dir DIR   kubeconfig, known_hosts, SSH key, certs.d (default lab/state)
+  --inventory FILE  where to write the inventory (default inventories/lab.ini)
+  --regauth BIN     the regauth binary to run (default target/debug/regauth, built here)
+EOF
+}
+for a in "$@"; do
+  case "$a" in
+    -h | --help) usage; exit 0 ;;
+  esac
+done
 
 say() { printf 'lab/run.sh: %s\n' "$*"; }
 die() { printf 'lab/run.sh: %s\n' "$*" >&2; exit 1; }
@@ -44,18 +68,21 @@ else
   done
 fi
 
+command -v kubectl >/dev/null ||
+  say "kubectl is not installed: the lab works without it, its kubectl hints do not"
 command -v cargo >/dev/null || die "cargo is missing: install a Rust toolchain (1.95 or newer) with https://rustup.rs, then run lab/run.sh again"
 
 # The lab runs sshd as root and logs in as root, so it runs as root. Build as the
-# invoking user (the target directory stays theirs), then let cargo start the example
-# through sudo; the example hands the files it writes back to $SUDO_USER.
+# invoking user (the target directory stays theirs), showing cargo's progress; the
+# JSON lines on stdout name the lab binary wherever the target directory is.
 say "building regauth and the lab (cargo build --bin regauth --example lab)"
-cargo build --bin regauth --example lab
+lab=$(cargo build --bin regauth --example lab --message-format=json-render-diagnostics |
+  sed -n 's/.*"executable":"\([^"]*\/examples\/lab\)".*/\1/p')
+[ -x "$lab" ] || die "cargo build did not report the lab binary"
 if [ "$(id -u)" = 0 ]; then
-  exec cargo run -q --example lab -- "$@"
+  exec "$lab" "$@"
 fi
 command -v sudo >/dev/null || die "the lab must run as root and sudo is missing"
 say "the lab needs root (sshd nodes that log in as root): starting it with sudo"
-exec cargo run -q --example lab \
-  --config "target.'cfg(all())'.runner = ['sudo', '--preserve-env=RUST_LOG,RUST_BACKTRACE', '--']" \
-  -- "$@"
+# The lab hands the files it writes back to $SUDO_USER.
+exec sudo --preserve-env=RUST_LOG,RUST_BACKTRACE -- "$lab" "$@"

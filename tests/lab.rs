@@ -42,6 +42,40 @@ fn lab_demo_succeeds_and_its_next_steps_work() {
     let inventory = std::fs::read_to_string(&opts.inventory).unwrap();
     assert!(inventory.contains(&format!("oreg_url={}/", lab.reg.host)));
 
+    // kubectl, the real client, as the oracle for what regauth wrote in the cluster:
+    // the auth of the registry in openshift/imagestreamsecret's .dockerconfigjson.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let secret_auth = || -> String {
+        let o = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(lab.kubeconfig())
+            .args([
+                "get",
+                "secret",
+                "imagestreamsecret",
+                "-n",
+                "openshift",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let secret: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
+        let config = b64
+            .decode(secret["data"][".dockerconfigjson"].as_str().unwrap())
+            .unwrap();
+        let config: serde_json::Value = serde_json::from_slice(&config).unwrap();
+        config["auths"][&lab.reg.host]["auth"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let basic = |(user, pw): (&str, &str)| b64.encode(format!("{user}:{pw}"));
+    assert_eq!(secret_auth(), basic(lab::ROBOT));
+
     // Every printed "try next" command, as a user would paste it, from the repository,
     // in the printed order.
     let steps = lab.next_steps();
@@ -59,16 +93,37 @@ fn lab_demo_succeeds_and_its_next_steps_work() {
     // validate: the robot's credential is ok.
     let out = run(0);
     assert!(out.contains("12345678|robot"), "{out}");
-    // The second install run changed nothing and restarted nothing.
+    // kubectl lists the secret the install run created.
     let out = run(1);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("imagestreamsecret")
+                && l.contains("kubernetes.io/dockerconfigjson")),
+        "{out}"
+    );
+    // The second install run changed nothing and restarted nothing.
+    let out = run(2);
     for line in recap_of(&out) {
         assert_eq!(lab::counter(&line, "changed"), Some(0), "{out}");
     }
     assert_eq!((restarts(0), restarts(1), restarts(2)), (2, 1, 1));
     // validate.yml, the edit and the rotation's --check change nothing on the nodes...
-    run(2);
     run(3);
-    let out = run(4);
+    let before = std::fs::read_to_string(&opts.inventory).unwrap();
+    run(4);
+    // The edit put the second robot in the inventory; its password was on no
+    // command line (run() checks every output; here the command itself).
+    let after = std::fs::read_to_string(&opts.inventory).unwrap();
+    assert_ne!(before, after);
+    assert!(after.contains(&format!("oreg_auth_user={}\n", lab::ROTATED.0)));
+    assert!(after.contains(&format!("oreg_auth_password='{}'\n", lab::ROTATED.1)));
+    for (_, cmd) in &steps {
+        assert!(
+            !cmd.contains(lab::ROBOT.1) && !cmd.contains(lab::ROTATED.1),
+            "{cmd}"
+        );
+    }
+    let out = run(5);
     assert_eq!((restarts(0), restarts(1), restarts(2)), (2, 1, 1));
     // ...but the check run says the rotation would change every node.
     let would = recap_of(&out);
@@ -76,7 +131,7 @@ fn lab_demo_succeeds_and_its_next_steps_work() {
         let line = would.iter().find(|l| l.starts_with(h)).unwrap();
         assert!(lab::counter(line, "changed") > Some(0), "{out}");
     }
-    run(5);
+    run(6);
     // The rotation rolled out: the new robot on every node, each restarted again.
     let auth = |p: std::path::PathBuf| -> String {
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
@@ -85,21 +140,20 @@ fn lab_demo_succeeds_and_its_next_steps_work() {
             .unwrap()
             .to_string()
     };
-    use base64::Engine;
-    let rotated = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        lab::ROTATED.0,
-        lab::ROTATED.1
-    ));
+    let rotated = basic(lab::ROTATED);
     for i in 0..lab::HOSTS.len() {
         assert_eq!(auth(lab.runtime_file(i)), rotated);
         assert_eq!(auth(lab.node_file(i)), rotated);
     }
     assert_eq!((restarts(0), restarts(1), restarts(2)), (4, 2, 2));
+    // ...and in the cluster, as kubectl reads it.
+    assert_eq!(secret_auth(), rotated);
+    let out = run(7);
+    assert!(out.contains(".dockerconfigjson:"), "{out}");
     // secret render prints the installer's secret.
-    let out = run(6);
+    let out = run(8);
     assert!(out.contains("imagestreamsecret"), "{out}");
-    assert_eq!(steps.len(), 7, "a new next step needs a check here");
+    assert_eq!(steps.len(), 9, "a new next step needs a check here");
 
     // The OpenShift 4 checks the lab prints: each ok, the release through the mirror.
     let mirror = format!(

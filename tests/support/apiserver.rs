@@ -78,7 +78,7 @@ impl State {
             obj["metadata"]["uid"] = json!(format!("uid-{}", self.rv));
         }
         if obj["metadata"]["creationTimestamp"].as_str().is_none() {
-            obj["metadata"]["creationTimestamp"] = json!(STARTED);
+            obj["metadata"]["creationTimestamp"] = json!(started());
         }
         self.objects.insert((resource.into(), ns.into(), name), obj);
     }
@@ -481,13 +481,17 @@ fn percent_decode(s: &str) -> String {
 /// A Namespace object for a name in [`State::namespaces`].
 fn namespace_object(name: &str) -> Value {
     json!({"apiVersion":"v1","kind":"Namespace",
-        "metadata":{"name":name,"uid":format!("uid-ns-{name}"),"creationTimestamp":STARTED,
+        "metadata":{"name":name,"uid":format!("uid-ns-{name}"),"creationTimestamp":started(),
             "labels":{"kubernetes.io/metadata.name":name}},
         "spec":{"finalizers":["kubernetes"]},"status":{"phase":"Active"}})
 }
 
-/// When the server's built-in namespaces were "created".
-const STARTED: &str = "2026-11-23T00:00:00Z";
+/// When objects put in at set-up (namespaces, nodes) were "created": the first time
+/// this process asked, so kubectl shows them as old as the lab.
+fn started() -> &'static str {
+    static AT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    AT.get_or_init(now)
+}
 
 /// Now, as an object's `creationTimestamp`.
 fn now() -> String {
