@@ -314,6 +314,42 @@ fn no_secret_in_any_output_argv_or_retry_file() {
         Some(&wrong_in),
         2,
     );
+    // tls_verify=False against a plain-HTTP registry: the password goes in clear to
+    // the registry by design, but never into any output or argv here.
+    let plain = w
+        .reg_lab
+        .registry()
+        .plain_http()
+        .user(USER, PASSWORD)
+        .start();
+    for (what, input, code) in [
+        ("login --tls-verify=false, plain HTTP", &pw_in, 0),
+        (
+            "login --tls-verify=false, plain HTTP, wrong password",
+            &wrong_in,
+            2,
+        ),
+    ] {
+        a.run(
+            &w,
+            what,
+            &[
+                "login",
+                "--registry",
+                &plain.host,
+                "-u",
+                USER,
+                "--password-stdin",
+                "--tls-verify=false",
+                "--retries",
+                "0",
+                "--to",
+                &authfile,
+            ],
+            Some(input),
+            code,
+        );
+    }
     let dry = a.run(
         &w,
         "secret create --dry-run",
