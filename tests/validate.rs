@@ -361,9 +361,19 @@ fn binary_reports_json_and_exit_codes() {
         "message",
         "attempts",
         "duration_ms",
+        "check",
     ] {
         assert!(!first[key].is_null(), "{key} missing in {first}");
     }
+    // Inventory credentials always have a test image (the installer's default).
+    assert!(
+        json["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["check"] == "image"),
+        "{json}"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr

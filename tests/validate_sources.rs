@@ -534,6 +534,33 @@ fn install_config_errors_name_file_and_line() {
     }
 }
 
+/// `kubectl create -f -` of `object`.
+fn kubectl_create(kubeconfig: &Path, object: &Value) {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--cache-dir")
+        .arg(kubeconfig.with_file_name("kubectl-cache"))
+        .args(["create", "-f", "-"])
+        .env_remove("KUBECONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(object.to_string().as_bytes()).unwrap();
+    drop(input);
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "kubectl create: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 #[test]
 fn from_cluster_secrets_namespaces_and_mirror_objects() {
     let rl = release_lab();
@@ -580,12 +607,12 @@ fn from_cluster_secrets_namespaces_and_mirror_objects() {
         "a-icsp",
         json!({"repositoryDigestMirrors": [{"source": format!("{s}/{IMAGE_REPO}"), "mirrors": [format!("{e}/{IMAGE_REPO}")]}]}),
     );
-    api.put_mirror_object(
-        "ImageDigestMirrorSet",
-        "b-idms",
-        json!({"imageDigestMirrors": [{"source": format!("{s}/ocp"), "mirrors": [format!("{m}/ocp")]},
-                                      {"source": format!("{s}/{IMAGE_REPO}"), "mirrors": [format!("{m}/{IMAGE_REPO}")]}]}),
-    );
+    // The IDMS goes in through kubectl, as an admin would create it.
+    let idms = json!({"apiVersion": "config.openshift.io/v1", "kind": "ImageDigestMirrorSet",
+        "metadata": {"name": "b-idms"},
+        "spec": {"imageDigestMirrors": [{"source": format!("{s}/ocp"), "mirrors": [format!("{m}/ocp")]},
+                                        {"source": format!("{s}/{IMAGE_REPO}"), "mirrors": [format!("{m}/{IMAGE_REPO}")]}]}});
+    kubectl_create(&kubeconfig, &idms);
     api.put_mirror_object(
         "ImageTagMirrorSet",
         "c-itms",
@@ -593,6 +620,7 @@ fn from_cluster_secrets_namespaces_and_mirror_objects() {
     );
     let kc = kubeconfig.to_str().unwrap();
     let base = ["--from-cluster", "--kubeconfig", kc];
+    let writes_before = api.state().writes().len();
 
     let (code, doc, err) = validate(
         &rl.lab,
@@ -672,8 +700,104 @@ fn from_cluster_secrets_namespaces_and_mirror_objects() {
         seen.iter().any(|u| u.starts_with("/api/v1/secrets?")),
         "{seen:?}"
     );
-    assert!(
-        api.state().writes().is_empty(),
+    assert_eq!(
+        api.state().writes().len(),
+        writes_before,
         "validate changed something"
     );
+}
+
+/// The registries.conf the Machine Config Operator would write for `mirrors` of the
+/// source's ocp/release (digest-only, as ICSP/IDMS/install-config mirrors are).
+fn registries_conf(rl: &ReleaseLab, mirrors: &[&str]) -> PathBuf {
+    let repo = format!("{}/{IMAGE_REPO}", rl.source.host);
+    let mut text = format!("[[registry]]\nprefix = \"{repo}\"\nlocation = \"{repo}\"\n");
+    for m in mirrors {
+        text.push_str(&format!(
+            "[[registry.mirror]]\nlocation = \"{m}/{IMAGE_REPO}\"\npull-from-mirror = \"digest-only\"\n"
+        ));
+    }
+    write(rl.lab.dir.path(), "registries.conf", &text)
+}
+
+/// The references skopeo tried for `image`, in order ("Trying to access" in its debug log).
+fn skopeo_ways(rl: &ReleaseLab, conf: &Path, authfile: &Path, image: &str) -> Vec<String> {
+    // One directory trusting both CAs: skopeo's --cert-dir applies to every host.
+    let certs = rl.lab.dir.path().join("skopeo-certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::write(certs.join("lab.crt"), &rl.lab.ca.cert_pem).unwrap();
+    std::fs::write(certs.join("other.crt"), &rl.other_ca.cert_pem).unwrap();
+    // --registries-conf is hidden in skopeo 1.9 (and the environment variable unread).
+    let o = Command::new("skopeo")
+        .arg("--registries-conf")
+        .arg(conf)
+        .args(["--debug", "inspect", "--raw", "--authfile"])
+        .arg(authfile)
+        .arg("--cert-dir")
+        .arg(&certs)
+        .arg(format!("docker://{image}"))
+        .env("HOME", rl.lab.dir.path())
+        .env_remove("REGISTRY_AUTH_FILE")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "skopeo failed: {log}");
+    log.lines()
+        .filter_map(|l| l.split("Trying to access \\\"").nth(1))
+        .filter_map(|rest| rest.split("\\\"").next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn release_ways_match_skopeo_with_the_same_mirrors() {
+    let rl = release_lab();
+    let (m, e, s) = (&rl.mirror.host, &rl.empty_mirror.host, &rl.source.host);
+    let ic = rl.install_config("install-config.yaml", &[e, m], true);
+    let authfile = write(
+        rl.lab.dir.path(),
+        "pull-secret.json",
+        &rl.pull_secret().to_string(),
+    );
+    let conf = registries_conf(&rl, &[e, m]);
+    let by_tag = format!("{s}/{IMAGE_REPO}:4.16.0");
+    for image in [rl.release(), by_tag] {
+        let (_, doc, err) = validate(
+            &rl.lab,
+            &[
+                "--install-config",
+                ic.to_str().unwrap(),
+                "--release-image",
+                &image,
+            ],
+        );
+        let release = &doc["release"];
+        assert_eq!(release["status"], "ok", "{release:#}\n{err}");
+        // Ours: the ways that failed (in the message), then the one that worked.
+        let message = release["message"].as_str().unwrap();
+        let mut ours: Vec<String> = [e, m, s]
+            .iter()
+            .filter(|h| {
+                message.contains(&format!("after: {h}/")) || message.contains(&format!("; {h}/"))
+            })
+            .map(|h| h.to_string())
+            .collect();
+        let pulled = release["pulled_from"].as_str().unwrap();
+        ours.push(pulled.split('/').next().unwrap().to_string());
+        let theirs: Vec<String> = skopeo_ways(&rl, &conf, &authfile, &image)
+            .iter()
+            .map(|r| r.split('/').next().unwrap().to_string())
+            .collect();
+        assert_eq!(ours, theirs, "{image}: regauth {release:#}");
+        // By digest: the empty mirror, then the mirror; by tag: the source only.
+        let expected = if image.contains('@') {
+            vec![e, m]
+        } else {
+            vec![s]
+        };
+        assert_eq!(
+            theirs,
+            expected.iter().map(|h| h.to_string()).collect::<Vec<_>>()
+        );
+    }
 }
