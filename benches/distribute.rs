@@ -12,32 +12,16 @@
 //! `REGAUTH_BENCH_NODES` (50) and `REGAUTH_BENCH_ROUNDS` (3: regauth and the floor,
 //! the median is reported; Ansible runs once per forks setting) change the size.
 
+#[path = "fleet/mod.rs"]
+mod fleet;
 #[path = "../tests/support/sshd.rs"]
 mod sshd;
 
-use base64::Engine;
+use fleet::{env_usize, load_average, machine, reset, ssh_true, verify, write_inventory};
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const OREG: (&str, &str, &str) = ("registry.example.com", "alice", "oreg-s3cret pw");
-const EXTRA: [(&str, &str, &str); 2] = [
-    ("registry-a.example.com:5000", "robot|bench", "tok-a-1234"),
-    ("registry-b.example.com", "bob", "pw-b-5678"),
-];
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
 
 fn load1() -> String {
     load_average()
@@ -45,20 +29,6 @@ fn load1() -> String {
         .next()
         .unwrap_or("?")
         .to_string()
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_string())
-        })
-        .unwrap_or_else(|| "?".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores, {cpu}")
 }
 
 fn ssh_version() -> String {
@@ -82,98 +52,6 @@ fn ansible_version() -> Option<String> {
             .trim()
             .to_string()
     })
-}
-
-/// The shared inventory: every node in `nodes` with its own port and directories, a
-/// restart command that appends to the node's log, oreg and two more registries.
-fn write_inventory(lab: &sshd::Lab, path: &Path) {
-    let mut hosts = String::new();
-    for (i, n) in lab.nodes.iter().enumerate() {
-        hosts.push_str(&format!(
-            "node{i:02}.example.com ansible_host=127.0.0.1 ansible_port={} ansible_user={} \
-             ansible_ssh_private_key_file={} openshift_data_dir={} regauth_runtime_auth_dir={} \
-             regauth_node_restart_command='echo restarted >> {}'\n",
-            n.port,
-            n.login,
-            lab.client_key.display(),
-            n.path("origin"),
-            n.path("docker"),
-            n.path("restarts.log"),
-        ));
-    }
-    let extra: Vec<String> = EXTRA
-        .iter()
-        .map(|(h, u, p)| format!("{{'host':'{h}','user':'{u}','password':'{p}'}}"))
-        .collect();
-    let text = format!(
-        "[OSEv3:children]\nnodes\n\n[nodes]\n{hosts}\n[OSEv3:vars]\n\
-         openshift_deployment_type=openshift-enterprise\n\
-         oreg_url={}/openshift3/ose-${{component}}:${{version}}\n\
-         oreg_auth_user={}\noreg_auth_password='{}'\n\
-         openshift_additional_registry_credentials=[{}]\n\
-         # Restart every changed node at once, as the Ansible play does within its forks.\n\
-         openshift_restart_nodes_serial={}\n\
-         ansible_python_interpreter=/usr/bin/python3\n",
-        OREG.0,
-        OREG.1,
-        OREG.2,
-        extra.join(","),
-        lab.nodes.len(),
-    );
-    std::fs::write(path, text).expect("write inventory");
-}
-
-/// Removes both auth files (with their directories) and the restart log of every node.
-fn reset(lab: &sshd::Lab) {
-    for n in &lab.nodes {
-        for rel in ["origin", "docker"] {
-            let _ = std::fs::remove_dir_all(n.path(rel));
-        }
-        let _ = std::fs::remove_file(n.path("restarts.log"));
-    }
-}
-
-/// Every node: both files parse as JSON with the three registries' entries (and keep
-/// nothing else wrong), and the node was restarted exactly once. Panics otherwise.
-fn verify(lab: &sshd::Lab, who: &str) -> String {
-    let b64 =
-        |u: &str, p: &str| base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-    let want: Vec<(&str, String)> = std::iter::once(OREG)
-        .chain(EXTRA)
-        .map(|(h, u, p)| (h, b64(u, p)))
-        .collect();
-    for n in &lab.nodes {
-        for rel in ["docker/config.json", "origin/.docker/config.json"] {
-            let path = n.path(rel);
-            let bytes = std::fs::read(&path)
-                .unwrap_or_else(|e| panic!("{who}: {path} was not written: {e}"));
-            let v: serde_json::Value = serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("{who}: {path} is not JSON: {e}"));
-            let auths = v["auths"]
-                .as_object()
-                .unwrap_or_else(|| panic!("{who}: {path} has no auths"));
-            assert_eq!(auths.len(), want.len(), "{who}: {path}: {v}");
-            for (host, auth) in &want {
-                assert_eq!(
-                    auths.get(*host).and_then(|e| e["auth"].as_str()),
-                    Some(auth.as_str()),
-                    "{who}: {path}: entry for {host}"
-                );
-            }
-        }
-        let restarts = std::fs::read_to_string(n.path("restarts.log")).unwrap_or_default();
-        assert_eq!(
-            restarts.lines().count(),
-            1,
-            "{who}: node on port {} restarted {} times",
-            n.port,
-            restarts.lines().count()
-        );
-    }
-    format!(
-        "{who}: all {} nodes have both files as JSON with the 3 registries' entries, each node restarted once",
-        lab.nodes.len()
-    )
 }
 
 struct Row {
@@ -258,28 +136,7 @@ fn main() {
         let children: Vec<_> = lab
             .nodes
             .iter()
-            .map(|n| {
-                Command::new("ssh")
-                    .args([
-                        "-q",
-                        "-o",
-                        "BatchMode=yes",
-                        "-o",
-                        "StrictHostKeyChecking=yes",
-                    ])
-                    .args(["-o", "KexAlgorithms=curve25519-sha256"])
-                    .arg("-o")
-                    .arg(format!("UserKnownHostsFile={}", lab.known_hosts.display()))
-                    .arg("-i")
-                    .arg(&lab.client_key)
-                    .arg("-p")
-                    .arg(n.port.to_string())
-                    .arg(format!("{}@127.0.0.1", n.login))
-                    .arg("true")
-                    .stdin(Stdio::null())
-                    .spawn()
-                    .expect("ssh")
-            })
+            .map(|n| ssh_true(&lab, n).spawn().expect("ssh"))
             .collect();
         for mut c in children {
             assert!(c.wait().expect("wait").success(), "ssh true failed");

@@ -5,28 +5,9 @@
 mod support;
 
 use std::collections::HashSet;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::world::{HostOverride, PASSWORD, USER, World, text};
-
-/// Makes `c` run with RLIMIT_NOFILE soft and hard at `n` (as `ulimit -n n` would,
-/// the hard limit too, so regauth cannot raise it back).
-fn limit_descriptors(c: &mut Command, n: u64) {
-    // SAFETY: only setrlimit, async-signal-safe, between fork and exec.
-    unsafe {
-        c.pre_exec(move || {
-            let r = libc::rlimit {
-                rlim_cur: n,
-                rlim_max: n,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
 
 /// Socket inodes of TCP connections to one of `ports` (from /proc/net/tcp).
 fn ssh_socket_inodes(ports: &HashSet<u16>) -> HashSet<String> {
@@ -74,7 +55,7 @@ fn sixty_nodes_under_ulimit_64_with_ten_forks_all_succeed_within_the_budget() {
             &inv,
             &["--forks", "10", "-e", "openshift_restart_nodes_serial=20%"],
         );
-        limit_descriptors(&mut c, 64);
+        support::sshd::limit_descriptors(&mut c, 64);
         let child = c
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -151,7 +132,7 @@ fn running_out_of_descriptors_is_named_not_unreachable() {
             &inv,
             &["--skip-tags", "validate,cluster", "--forks", "2"],
         );
-        limit_descriptors(&mut c, n);
+        support::sshd::limit_descriptors(&mut c, n);
         let out = c.output().unwrap();
         if text(&out).contains("EMFILE") {
             found = Some((n, out));

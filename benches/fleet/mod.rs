@@ -1,0 +1,159 @@
+//! What the fleet benchmarks share: the inventory every tool runs against (each
+//! node with its own port and directories, a restart command that appends to the
+//! node's log, oreg and two more registries), resetting the nodes between runs, and
+//! checking that every node got both files and exactly one restart.
+#![allow(dead_code)]
+
+use super::sshd;
+use base64::Engine;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+pub const OREG: (&str, &str, &str) = ("registry.example.com", "alice", "oreg-s3cret pw");
+pub const EXTRA: [(&str, &str, &str); 2] = [
+    ("registry-a.example.com:5000", "robot|bench", "tok-a-1234"),
+    ("registry-b.example.com", "bob", "pw-b-5678"),
+];
+
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "?".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores, {cpu}")
+}
+
+/// The shared inventory: every node in `nodes` with its own port and directories, a
+/// restart command that appends to the node's log, oreg and two more registries.
+pub fn write_inventory(lab: &sshd::Lab, path: &Path) {
+    let mut hosts = String::new();
+    for (i, n) in lab.nodes.iter().enumerate() {
+        hosts.push_str(&format!(
+            "node{i:02}.example.com ansible_host=127.0.0.1 ansible_port={} ansible_user={} \
+             ansible_ssh_private_key_file={} openshift_data_dir={} regauth_runtime_auth_dir={} \
+             regauth_node_restart_command='echo restarted >> {}'\n",
+            n.port,
+            n.login,
+            lab.client_key.display(),
+            n.path("origin"),
+            n.path("docker"),
+            n.path("restarts.log"),
+        ));
+    }
+    let extra: Vec<String> = EXTRA
+        .iter()
+        .map(|(h, u, p)| format!("{{'host':'{h}','user':'{u}','password':'{p}'}}"))
+        .collect();
+    let text = format!(
+        "[OSEv3:children]\nnodes\n\n[nodes]\n{hosts}\n[OSEv3:vars]\n\
+         openshift_deployment_type=openshift-enterprise\n\
+         oreg_url={}/openshift3/ose-${{component}}:${{version}}\n\
+         oreg_auth_user={}\noreg_auth_password='{}'\n\
+         openshift_additional_registry_credentials=[{}]\n\
+         # Restart every changed node at once, as the Ansible play does within its forks.\n\
+         openshift_restart_nodes_serial={}\n\
+         ansible_python_interpreter=/usr/bin/python3\n",
+        OREG.0,
+        OREG.1,
+        OREG.2,
+        extra.join(","),
+        lab.nodes.len(),
+    );
+    std::fs::write(path, text).expect("write inventory");
+}
+
+/// Removes both auth files (with their directories) and the restart log of every node.
+pub fn reset(lab: &sshd::Lab) {
+    for n in &lab.nodes {
+        for rel in ["origin", "docker"] {
+            let _ = std::fs::remove_dir_all(n.path(rel));
+        }
+        let _ = std::fs::remove_file(n.path("restarts.log"));
+    }
+}
+
+/// Every node: both files parse as JSON with the three registries' entries (and keep
+/// nothing else wrong), and the node was restarted exactly once. Panics otherwise.
+pub fn verify(lab: &sshd::Lab, who: &str) -> String {
+    let b64 =
+        |u: &str, p: &str| base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+    let want: Vec<(&str, String)> = std::iter::once(OREG)
+        .chain(EXTRA)
+        .map(|(h, u, p)| (h, b64(u, p)))
+        .collect();
+    for n in &lab.nodes {
+        for rel in ["docker/config.json", "origin/.docker/config.json"] {
+            let path = n.path(rel);
+            let bytes = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("{who}: {path} was not written: {e}"));
+            let v: serde_json::Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("{who}: {path} is not JSON: {e}"));
+            let auths = v["auths"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{who}: {path} has no auths"));
+            assert_eq!(auths.len(), want.len(), "{who}: {path}: {v}");
+            for (host, auth) in &want {
+                assert_eq!(
+                    auths.get(*host).and_then(|e| e["auth"].as_str()),
+                    Some(auth.as_str()),
+                    "{who}: {path}: entry for {host}"
+                );
+            }
+        }
+        let restarts = std::fs::read_to_string(n.path("restarts.log")).unwrap_or_default();
+        assert_eq!(
+            restarts.lines().count(),
+            1,
+            "{who}: node on port {} restarted {} times",
+            n.port,
+            restarts.lines().count()
+        );
+    }
+    format!(
+        "{who}: all {} nodes have both files as JSON with the 3 registries' entries, each node restarted once",
+        lab.nodes.len()
+    )
+}
+
+/// `ssh node true` with OpenSSH, curve25519 as regauth uses it, the lab's key and
+/// known_hosts: one handshake and one exec, the floor every bench compares with.
+pub fn ssh_true(lab: &sshd::Lab, n: &sshd::Node) -> Command {
+    let mut c = Command::new("ssh");
+    c.args([
+        "-q",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+    ])
+    .args(["-o", "KexAlgorithms=curve25519-sha256"])
+    .arg("-o")
+    .arg(format!("UserKnownHostsFile={}", lab.known_hosts.display()))
+    .arg("-i")
+    .arg(&lab.client_key)
+    .arg("-p")
+    .arg(n.port.to_string())
+    .arg(format!("{}@127.0.0.1", n.login))
+    .arg("true")
+    .stdin(Stdio::null());
+    c
+}

@@ -1,0 +1,243 @@
+//! Fleet scale: `regauth run playbooks/registry_auth.yml` on N sshd nodes (default
+//! 1,000; `REGAUTH_BENCH_NODES=2000` for the 2,000-node figures), measured in one run
+//! against the floor (every node's ssh handshake once, 100 at a time: OpenSSH
+//! `ssh host true` with curve25519, as benches/distribute.rs) and against
+//! parallel-ssh (libssh2 + gevent) doing only one exec per node (write both files,
+//! restart; benches/fleet/pssh_registry_auth.py), when `python3 -c 'import pssh'` works.
+//!
+//! Per row: wall time, ratio to the floor, peak RSS and control-side CPU per node
+//! (user + sys of the tool's process from wait4's rusage, divided by N), and for
+//! regauth its handshakes and reconnects. regauth runs with the default descriptor
+//! limits (forks 50 and 200) and under `ulimit -n 1024` (soft and hard, set in the
+//! child). Every run starts from nodes without the files and is checked afterwards:
+//! both files on every node, each node restarted once.
+//!
+//! Run as root (it starts sshd processes), with `nice` on a shared machine:
+//! `REGAUTH_BENCH_NODES=2000 nice cargo bench --bench scale`. Each node is an sshd
+//! of about 1.4 MB. Not run in CI.
+
+#[path = "fleet/mod.rs"]
+mod fleet;
+#[path = "../tests/support/sshd.rs"]
+mod sshd;
+
+use base64::Engine;
+use fleet::{
+    EXTRA, OREG, env_usize, load_average, machine, reset, ssh_true, verify, write_inventory,
+};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// One measured child process.
+struct Measure {
+    wall: Duration,
+    /// user + sys seconds of the process (and any children it waited for).
+    cpu: f64,
+    /// Peak resident set, in MB.
+    rss_mb: f64,
+    ok: bool,
+    stderr: String,
+}
+
+/// Runs `c` to the end, timing it and reading its rusage with wait4.
+fn measured(c: &mut Command, dir: &Path, tag: &str) -> Measure {
+    let out_path = dir.join(format!("{tag}.out"));
+    let err_path = dir.join(format!("{tag}.err"));
+    c.stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"));
+    let started = Instant::now();
+    let child = c.spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: wait4 on our own child, with a status and rusage we own; the Child
+    // handle is forgotten so it does not wait a second time.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        let r = libc::wait4(pid, &mut status, 0, &mut ru);
+        assert_eq!(r, pid, "wait4");
+        ru
+    };
+    std::mem::forget(child);
+    let wall = started.elapsed();
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Measure {
+        wall,
+        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
+        rss_mb: ru.ru_maxrss as f64 / 1024.0,
+        ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
+    }
+}
+
+/// Every node's `ssh host true` once, `parallel` at a time: (wall, ssh clients' CPU).
+fn floor(lab: &sshd::Lab, parallel: usize) -> (Duration, f64) {
+    let before = children_cpu();
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..parallel {
+            s.spawn(|| {
+                while let Some(n) = lab.nodes.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let ok = ssh_true(lab, n).status().expect("ssh").success();
+                    assert!(ok, "ssh true failed on port {}", n.port);
+                }
+            });
+        }
+    });
+    (started.elapsed(), children_cpu() - before)
+}
+
+fn children_cpu() -> f64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// The config.json every node should end with, base64 (for the peer's one exec).
+fn merged_config_b64() -> String {
+    let b64 = |s: String| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut auths = serde_json::Map::new();
+    for (h, u, p) in std::iter::once(OREG).chain(EXTRA) {
+        auths.insert(
+            h.into(),
+            serde_json::json!({"auth": b64(format!("{u}:{p}"))}),
+        );
+    }
+    b64(serde_json::json!({ "auths": auths }).to_string())
+}
+
+fn main() {
+    // `cargo test --all-targets` runs this binary without `--bench`: do nothing.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let nodes = env_usize("REGAUTH_BENCH_NODES", 1000);
+    let started_lab = Instant::now();
+    let lab = sshd::SshLab::new().nodes(nodes).plain_root().start();
+    let work = lab.dir().join("scale");
+    std::fs::create_dir_all(&work).expect("work dir");
+    let inventory = work.join("hosts.ini");
+    write_inventory(&lab, &inventory);
+    let playbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/registry_auth.yml");
+    eprintln!(
+        "{nodes} sshd nodes up in {:.0?}; inventory {}",
+        started_lab.elapsed(),
+        inventory.display()
+    );
+    let mut lines = vec![format!(
+        "scale bench: {nodes} sshd nodes on loopback; {}; load at start {}",
+        machine(),
+        load_average()
+    )];
+
+    let (floor_wall, floor_cpu) = floor(&lab, 100);
+    lines.push(format!(
+        "{:<44} {:>7.1} s  1.00x  {:>27}  (ssh clients' CPU {:.1} ms/node)  load {}",
+        "floor: `ssh host true` x N, 100 at a time",
+        floor_wall.as_secs_f64(),
+        "",
+        floor_cpu * 1000.0 / nodes as f64,
+        load_average()
+    ));
+    eprintln!("{}", lines.last().unwrap());
+
+    let regauth = |forks: usize, nofile: Option<u64>| {
+        reset(&lab);
+        let mut c = Command::new(env!("CARGO_BIN_EXE_regauth"));
+        c.current_dir(&work)
+            .env_remove("KUBECONFIG")
+            .env("RUST_LOG", "regauth::run=info")
+            .arg("run")
+            .arg(&playbook)
+            .arg("-i")
+            .arg(&inventory)
+            .arg("--known-hosts")
+            .arg(&lab.known_hosts)
+            .args(["--skip-tags", "validate,cluster", "--forks"])
+            .arg(forks.to_string());
+        if let Some(n) = nofile {
+            sshd::limit_descriptors(&mut c, n);
+        }
+        let what = match nofile {
+            None => format!("regauth --forks {forks}, default limits"),
+            Some(n) => format!("regauth --forks {forks}, ulimit -n {n}"),
+        };
+        let load = load_average();
+        let m = measured(&mut c, &work, &format!("regauth-{forks}-{nofile:?}"));
+        assert!(m.ok, "{what} failed:\n{}", m.stderr);
+        let check = verify(&lab, &what);
+        // The engine's own count, from its info line at the end.
+        let field = |k: &str| {
+            m.stderr
+                .split(&format!("{k}="))
+                .nth(1)
+                .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                .unwrap_or("?")
+                .to_string()
+        };
+        format!(
+            "{what:<44} {:>7.1} s  {:.2}x  RSS {:>5.1} MB  CPU {:>4.2} ms/node  ({} handshakes, {} reconnects, budget {})  load {load}\n    {check}",
+            m.wall.as_secs_f64(),
+            m.wall.as_secs_f64() / floor_wall.as_secs_f64(),
+            m.rss_mb,
+            m.cpu * 1000.0 / nodes as f64,
+            field("handshakes"),
+            field("reconnects"),
+            field("budget"),
+        )
+    };
+    for (forks, nofile) in [(50, None), (200, None), (50, Some(1024)), (200, Some(1024))] {
+        lines.push(regauth(forks, nofile));
+        eprintln!("{}", lines.last().unwrap());
+    }
+
+    let has_pssh = Command::new("python3")
+        .args(["-c", "import pssh"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_pssh {
+        reset(&lab);
+        let spec = serde_json::json!({
+            "user": lab.nodes[0].login,
+            "key": lab.client_key,
+            "pool_size": 100,
+            "config_b64": merged_config_b64(),
+            "hosts": lab.nodes.iter().map(|n| serde_json::json!([
+                n.port, n.path("docker/config.json"), n.path("origin/.docker/config.json"),
+                n.path("restarts.log")
+            ])).collect::<Vec<_>>(),
+        });
+        let spec_path = work.join("pssh.json");
+        std::fs::write(&spec_path, spec.to_string()).expect("pssh spec");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fleet/pssh_registry_auth.py");
+        let load = load_average();
+        let m = measured(
+            Command::new("python3").arg(&script).arg(&spec_path),
+            &work,
+            "pssh",
+        );
+        assert!(m.ok, "parallel-ssh failed:\n{}", m.stderr);
+        let what = "parallel-ssh, pool 100, one exec per node";
+        let check = verify(&lab, what);
+        lines.push(format!(
+            "{what:<44} {:>7.1} s  {:.2}x  RSS {:>5.1} MB  CPU {:>4.2} ms/node  load {load}\n    {check}",
+            m.wall.as_secs_f64(),
+            m.wall.as_secs_f64() / floor_wall.as_secs_f64(),
+            m.rss_mb,
+            m.cpu * 1000.0 / nodes as f64,
+        ));
+    } else {
+        lines.push("parallel-ssh: not installed (pip install parallel-ssh), row skipped".into());
+    }
+    lines.push(format!("load at end {}", load_average()));
+    println!("\n{}", lines.join("\n"));
+}
