@@ -118,8 +118,8 @@ fn main() {
     let nodes = env_usize("REGAUTH_BENCH_NODES", 50);
     let rounds = env_usize("REGAUTH_BENCH_ROUNDS", 3).max(1);
     let load_before = load_average();
-    // plain_root: a uid-0 login with /bin/sh, so this machine's root dotfiles are not
-    // what we measure (real nodes do not run pyenv's init on every exec).
+    // plain_root: sshd keeps root's shell from reading this machine's dotfiles, which
+    // are not what we measure (real nodes do not run pyenv's init on every exec).
     let lab = sshd::SshLab::new().nodes(nodes).plain_root().start();
     let work = lab.dir().join("distribute");
     std::fs::create_dir_all(&work).expect("work dir");

@@ -15,25 +15,39 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options shared by every command.
+/// The heading global options are listed under in every command's help, apart from
+/// the command's own.
+const GLOBAL: &str = "Global options";
+
+/// Options every command takes, before or after its name.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// More detail on stderr: -v info, -vv debug, -vvv trace (RUST_LOG also works).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true, help_heading = GLOBAL)]
     pub verbose: u8,
     /// Only errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
-    /// Output format for results on stdout (yaml: for commands that print Kubernetes
-    /// objects, e.g. `secret create`, whose default is yaml).
-    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text, global = true)]
+    /// Results on stdout as text or json (`secret create` and `secret render` print
+    /// their Kubernetes objects as YAML for text, and take -o yaml too).
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text, global = true,
+          help_heading = GLOBAL)]
     pub output: OutputFormat,
     /// When to colour the output (NO_COLOR is honoured with auto).
-    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true, help_heading = GLOBAL)]
     pub color: Color,
+    /// `--certs-dir` given before the command name (SPEC.md lists it with the global
+    /// options); shown with the commands that contact registries, which take it too.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub certs_dir: Option<PathBuf>,
+}
+
+/// Registry CAs, for the commands that contact registries.
+#[derive(Debug, Args, Clone)]
+pub struct CertsArgs {
     /// Directory of per-registry CA directories (HOST[:PORT]/*.crt), instead of
     /// /etc/containers/certs.d and /etc/docker/certs.d.
-    #[arg(long, value_name = "DIR", global = true)]
+    #[arg(long, value_name = "DIR")]
     pub certs_dir: Option<PathBuf>,
 }
 
@@ -44,7 +58,8 @@ pub enum OutputFormat {
     Text,
     /// JSON for programs.
     Json,
-    /// YAML, for commands that print Kubernetes objects (`secret create`).
+    /// YAML, for commands that print Kubernetes objects (`secret create`, `secret render`).
+    #[value(hide = true)]
     Yaml,
 }
 
@@ -254,6 +269,9 @@ pub struct ValidateCmd {
     /// Seconds between attempts, unless the registry sends Retry-After.
     #[arg(long, value_name = "S", default_value_t = 5.0, value_parser = non_negative_seconds)]
     pub retry_delay: f64,
+    /// Registry CAs.
+    #[command(flatten)]
+    pub certs: CertsArgs,
 }
 
 fn seconds(s: &str, min_exclusive: bool) -> Result<f64, String> {
@@ -336,6 +354,9 @@ pub struct LoginCmd {
     /// Seconds between check attempts, unless the registry sends Retry-After.
     #[arg(long, value_name = "S", default_value_t = 5.0, value_parser = non_negative_seconds)]
     pub retry_delay: f64,
+    /// Registry CAs.
+    #[command(flatten)]
+    pub certs: CertsArgs,
 }
 
 /// `regauth secret …`.
@@ -366,6 +387,9 @@ pub struct SecretRenderCmd {
     /// sso.redhat.com); asks each registry's /v2/ (without credentials) to learn it.
     #[arg(long)]
     pub include_auth_host: bool,
+    /// Registry CAs, for --include-auth-host.
+    #[command(flatten)]
+    pub certs: CertsArgs,
 }
 
 /// What a linked secret is for.
@@ -444,6 +468,9 @@ pub struct SecretCreateCmd {
     /// Cluster access (not needed with --dry-run=client).
     #[command(flatten)]
     pub kube: KubeArgs,
+    /// Registry CAs, for --include-auth-host.
+    #[command(flatten)]
+    pub certs: CertsArgs,
 }
 
 /// `regauth run`: like ansible-playbook.
@@ -499,4 +526,7 @@ pub struct RunCmd {
     /// Seconds between registry attempts.
     #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
     pub retry_delay: f64,
+    /// Registry CAs.
+    #[command(flatten)]
+    pub certs: CertsArgs,
 }

@@ -87,7 +87,7 @@ fn dispatch(
                     timeout: std::time::Duration::from_secs_f64(c.timeout),
                     retries: c.retries,
                     retry_delay: std::time::Duration::from_secs_f64(c.retry_delay),
-                    certs_dir: global.certs_dir.clone(),
+                    certs_dir: certs_dir(&c.certs, global),
                 },
                 source,
                 test_images: c.test_image,
@@ -113,7 +113,7 @@ fn dispatch(
                 namespace: cmd.namespace,
                 auth_host: commands::secret::AuthHostLookup {
                     include: cmd.include_auth_host,
-                    certs_dir: global.certs_dir.clone(),
+                    certs_dir: certs_dir(&cmd.certs, global),
                 },
             },
             out,
@@ -186,7 +186,7 @@ fn login_settings(cmd: LoginCmd, global: &GlobalArgs) -> crate::commands::login:
         },
         skip_check: cmd.skip_check,
         tls_verify: cmd.tls_verify,
-        certs_dir: global.certs_dir.clone(),
+        certs_dir: certs_dir(&cmd.certs, global),
         timeout: std::time::Duration::from_secs_f64(cmd.timeout),
         retries: cmd.retries,
         retry_delay: std::time::Duration::from_secs_f64(cmd.retry_delay),
@@ -223,9 +223,14 @@ fn secret_create_settings(
         },
         auth_host: commands::secret::AuthHostLookup {
             include: cmd.include_auth_host,
-            certs_dir: global.certs_dir.clone(),
+            certs_dir: certs_dir(&cmd.certs, global),
         },
     }
+}
+
+/// `--certs-dir` after the command name, else before it.
+fn certs_dir(certs: &args::CertsArgs, global: &GlobalArgs) -> Option<std::path::PathBuf> {
+    certs.certs_dir.clone().or_else(|| global.certs_dir.clone())
 }
 
 /// The one credential source clap's group let through.
@@ -318,7 +323,7 @@ fn run_settings(
             ..Default::default()
         },
         checks: crate::run::RegistryChecks {
-            certs_dir: global.certs_dir.clone(),
+            certs_dir: certs_dir(&c.certs, global),
             timeout: secs(c.registry_timeout),
             retries: c.retries,
             retry_delay: secs(c.retry_delay),

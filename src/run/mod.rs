@@ -371,10 +371,17 @@ impl<'a> Engine<'a> {
                         HostStatus::Failed
                     }
                 };
+                // As Ansible's lines read: `ok: [registry] => robot can pull IMAGE from
+                // HOST` (the message names the user); a failure says who and why.
+                let message = match r.status {
+                    Status::Ok => r.message.clone(),
+                    Status::Skipped => format!("{}: {}", r.user, r.message),
+                    Status::Failed => format!("{}: {}: {}", r.user, r.reason.as_str(), r.message),
+                };
                 Outcome {
                     host: r.registry.clone(),
                     status,
-                    message: format!("{} ({}): {}", r.user, r.reason.as_str(), r.message),
+                    message,
                     diff: String::new(),
                 }
             })
