@@ -211,7 +211,17 @@ fn no_secret_in_any_output_argv_or_retry_file() {
     let host = w.reg.host.clone();
     let pw_in = format!("{PASSWORD}\n");
     let wrong_in = format!("{WRONG}\n");
-    let pb = |p: &str| format!("{}/playbooks/{p}", env!("CARGO_MANIFEST_DIR"));
+    // Copies in the world's directory: a failing run's retry file goes beside the
+    // playbook, where the audit reads it (and never into the source tree).
+    let pb = |p: &str| {
+        let copy = w.dir.path().join(p);
+        std::fs::copy(
+            format!("{}/playbooks/{p}", env!("CARGO_MANIFEST_DIR")),
+            &copy,
+        )
+        .unwrap();
+        copy.display().to_string()
+    };
     let authfile = w.dir.path().join("login-auth.json").display().to_string();
     w.api.state().put(
         "secrets",

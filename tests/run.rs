@@ -163,8 +163,17 @@ fn one_bad_node_fails_alone_with_exit_codes_and_retry_file() {
         w.auth(2, "docker/config.json"),
         b64(&format!("{USER}:{PASSWORD}"))
     );
-    let retry = std::fs::read_to_string(w.dir.path().join("registry_auth.retry")).unwrap();
+    let retry = std::fs::read_to_string(w.retry_file("registry_auth.yml")).unwrap();
     assert_eq!(retry, "node2.example.com\n");
+    // Beside the playbook (not in the working directory), named as ansible-playbook
+    // names it, on the line it prints just before the recap.
+    assert!(!w.dir.path().join("registry_auth.retry").exists());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let line = format!(
+        "\tto retry, use: --limit @{}\n\nPLAY RECAP",
+        w.retry_file("registry_auth.yml").display()
+    );
+    assert!(stdout.contains(&line), "{stdout}");
 
     // node3 unreachable: exit 3 once node2 is fixed; the retry file names node3.
     std::fs::remove_file(&corrupt).unwrap();
@@ -176,7 +185,7 @@ fn one_bad_node_fails_alone_with_exit_codes_and_retry_file() {
             "--skip-tags",
             "cluster",
             "--limit",
-            "@registry_auth.retry,node3.example.com",
+            "@playbooks/registry_auth.retry,node3.example.com",
         ],
     );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
@@ -184,7 +193,7 @@ fn one_bad_node_fails_alone_with_exit_codes_and_retry_file() {
         w.auth(1, "origin/.docker/config.json"),
         b64(&format!("{USER}:{PASSWORD}"))
     );
-    let retry = std::fs::read_to_string(w.dir.path().join("registry_auth.retry")).unwrap();
+    let retry = std::fs::read_to_string(w.retry_file("registry_auth.yml")).unwrap();
     assert_eq!(retry, "node3.example.com\n");
 }
 

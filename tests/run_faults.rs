@@ -184,6 +184,13 @@ fn each_node_fault_is_reported_on_its_own_host_and_the_others_finish() {
     failed(1, "blocker");
     failed(2, "ermission denied");
     failed(3, "no output for 2s");
+    // A hung restart is a failed task, not a lost connection.
+    assert!(
+        host_status(&json, &w.names[3])
+            .iter()
+            .any(|(a, s, _)| a == "restart_nodes" && s == "failed"),
+        "{all}"
+    );
     failed(4, "REMOTE HOST KEY CHANGED");
     failed(5, "127.0.0.1:");
     // Nothing overwritten on the faulty nodes.
@@ -217,7 +224,7 @@ fn each_node_fault_is_reported_on_its_own_host_and_the_others_finish() {
             }
         }
     }
-    let retry = std::fs::read_to_string(w.dir.path().join("registry_auth.retry")).unwrap();
+    let retry = std::fs::read_to_string(w.retry_file("registry_auth.yml")).unwrap();
     let mut retry: Vec<&str> = retry.lines().collect();
     retry.sort();
     assert_eq!(
@@ -230,6 +237,58 @@ fn each_node_fault_is_reported_on_its_own_host_and_the_others_finish() {
             &w.names[5]
         ]
     );
+}
+
+/// A restart that hangs on a host whose connection is fine fails that host (exit 2,
+/// `failed=1`), as a timed-out Ansible task does; `unreachable` (exit 3) is kept for a
+/// connection that is gone.
+#[test]
+fn a_hung_restart_is_failed_not_unreachable() {
+    let w = World::new(1);
+    let inv = w.inventory_with(USER, PASSWORD, |_| HostOverride {
+        restart: Some("sleep 30".into()),
+        ..Default::default()
+    });
+    let o = w.run(
+        "registry_auth.yml",
+        &inv,
+        &[
+            "-o",
+            "json",
+            "--command-timeout",
+            "1",
+            "--skip-tags",
+            "cluster",
+        ],
+    );
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect(&all);
+    let stats = &json["stats"][&w.names[0]];
+    assert_eq!(
+        (stats["failed"].as_u64(), stats["unreachable"].as_u64()),
+        (Some(1), Some(0)),
+        "{all}"
+    );
+    let st = host_status(&json, &w.names[0]);
+    assert!(
+        st.iter()
+            .any(|(a, s, r)| a == "restart_nodes" && s == "failed" && r.contains("hung")),
+        "{st:#?}"
+    );
+    // The same in text: the node's files removed so that the restart is due again.
+    for rel in ["docker/config.json", "origin/.docker/config.json"] {
+        std::fs::remove_file(w.ssh.nodes[0].path(rel)).unwrap();
+    }
+    let text_run = w.run(
+        "registry_auth.yml",
+        &inv,
+        &["--command-timeout", "1", "--skip-tags", "cluster"],
+    );
+    let t = text(&text_run);
+    assert_eq!(text_run.status.code(), Some(2), "{t}");
+    assert!(t.contains("FAILED!") && !t.contains("UNREACHABLE!"), "{t}");
+    assert!(t.contains("unreachable=0    failed=1"), "{t}");
 }
 
 /// Kubernetes faults inside a run: a 500 from the API server fails the cluster step
@@ -328,6 +387,48 @@ impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount").arg(&self.0).status();
     }
+}
+
+/// A playbook in a directory that cannot be written: the retry file goes to the
+/// working directory instead, and the recap names that one.
+#[test]
+fn retry_file_in_the_working_directory_when_the_playbook_dir_is_read_only() {
+    let mut w = World::new(1);
+    let inv = w.inventory(USER, PASSWORD);
+    let ro = w.dir.path().join("ro");
+    let ro_s = ro.display().to_string();
+    let _fs = Tmpfs::mount(&ro_s, "1m").expect("mounting a tmpfs (tests run as root)");
+    let pb = ro.join("rotate.yml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/registry_auth.yml"),
+        &pb,
+    )
+    .unwrap();
+    let remount = std::process::Command::new("mount")
+        .args(["-o", "remount,ro", &ro_s])
+        .status()
+        .unwrap();
+    assert!(remount.success());
+    assert!(
+        std::fs::write(ro.join("probe"), "").is_err(),
+        "still writable"
+    );
+    w.ssh.nodes[0].stop();
+    let o = w.run(pb.to_str().unwrap(), &inv, &["--skip-tags", "cluster"]);
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{all}");
+    let fallback = w.dir.path().join("rotate.retry");
+    assert_eq!(
+        std::fs::read_to_string(&fallback).unwrap(),
+        format!("{}\n", w.names[0])
+    );
+    assert!(
+        all.contains(&format!(
+            "\tto retry, use: --limit @{}\n",
+            fallback.display()
+        )),
+        "{all}"
+    );
 }
 
 /// A full disk on one node: its write fails with the reason, its old file stays whole

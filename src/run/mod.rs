@@ -12,6 +12,7 @@ mod limit;
 mod pool;
 mod progress;
 mod recap;
+mod retry;
 
 pub use recap::{CONTROL_HOST, HostStatus, Recap, Stats};
 
@@ -808,25 +809,23 @@ impl<'a> Engine<'a> {
         let retry = if failed.is_empty() {
             None
         } else {
-            let path = PathBuf::from(format!("{name}.retry"));
-            let text: String = failed.iter().map(|h| format!("{h}\n")).collect();
-            match std::fs::write(&path, text) {
-                Ok(()) => Some(path),
+            match retry::write(&self.s.playbook, &failed) {
+                Ok(p) => Some(p),
                 Err(e) => {
-                    self.out
-                        .warn(&format!("could not write {}: {e}", path.display()));
+                    self.out.warn(&e);
                     None
                 }
             }
         };
         if self.text() {
+            // ansible-playbook's line and place: stdout, just before the recap.
+            if let Some(p) = &retry {
+                self.out
+                    .data(&format!("\tto retry, use: --limit @{}", p.display()));
+            }
             self.banner("PLAY RECAP");
             for line in self.recap.lines() {
                 self.out.data(&line);
-            }
-            if let Some(p) = &retry {
-                self.out
-                    .status(&format!("to retry, use: --limit @{}", p.display()));
             }
         } else {
             self.out.json(&json!({

@@ -90,6 +90,17 @@ pub enum SshError {
         /// libssh2's error (or an I/O error turned into one).
         source: std::io::Error,
     },
+    /// A command went quiet past the timeout while the connection still answered:
+    /// the command hung, the host did not go away.
+    #[error("{host}: `{command}` hung: no output for {after:?} (the connection is alive)")]
+    CommandTimeout {
+        /// `address:port`.
+        host: String,
+        /// The command as given (before sudo wrapping).
+        command: String,
+        /// The quiet time allowed.
+        after: std::time::Duration,
+    },
     /// `sudo -n` refused (a password is required, or the user may not become).
     #[error("{host}: cannot become {user} with sudo -n: {message}")]
     Become {
@@ -153,11 +164,13 @@ impl HasExit for SshError {
             | SshError::HostKeyUnknown(_)
             | SshError::Auth { .. }
             | SshError::Transport { .. } => Exit::Unreachable,
-            // Our own shortage, not the host's: failed, never unreachable.
+            // Our own shortage (Exhausted) is not the host's; a hung command is the
+            // command's: failed, never unreachable.
             SshError::KnownHostsFile { .. }
             | SshError::Become { .. }
             | SshError::Remote { .. }
-            | SshError::Exhausted { .. } => Exit::Failed,
+            | SshError::Exhausted { .. }
+            | SshError::CommandTimeout { .. } => Exit::Failed,
         }
     }
 }

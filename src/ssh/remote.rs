@@ -333,7 +333,8 @@ pub fn write_files(
 /// Runs a shell command (a restart), as the become user if set; output is bounded.
 ///
 /// A command that prints nothing for longer than the session's timeout
-/// (`ConnectOptions::timeout`) ends with `SshError::Transport` (timed out): give slow
+/// (`ConnectOptions::timeout`) ends with `SshError::CommandTimeout` when the connection
+/// still answers a fresh command, `SshError::Transport` when it does not: give slow
 /// restarts a timeout that fits them.
 pub fn run(session: &Session, command: &str) -> Result<RunOutput, SshError> {
     let full = match session.become_user() {
@@ -363,8 +364,19 @@ pub fn run(session: &Session, command: &str) -> Result<RunOutput, SshError> {
     channel
         .send_eof()
         .map_err(|e| transport("exec", e.into()))?;
-    let (output, _, truncated) =
-        drain(session, &channel, OUTPUT_LIMIT).map_err(|e| transport("reading output", e))?;
+    let (output, _, truncated) = match drain(session, &channel, OUTPUT_LIMIT) {
+        Ok(r) => r,
+        // Ansible's line: a hung command fails the task; only a lost connection
+        // makes the host unreachable. A second command tells the two apart.
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut && answers(session) => {
+            return Err(SshError::CommandTimeout {
+                host: session.host().to_string(),
+                command: command.to_string(),
+                after: session.timeout(),
+            });
+        }
+        Err(e) => return Err(transport("reading output", e)),
+    };
     let (status, signal) = finish(&mut channel).map_err(|e| transport("closing", e))?;
     Ok(RunOutput {
         status,
@@ -372,6 +384,17 @@ pub fn run(session: &Session, command: &str) -> Result<RunOutput, SshError> {
         output,
         truncated,
     })
+}
+
+/// Whether the connection still runs a trivial command within the session's timeout.
+fn answers(session: &Session) -> bool {
+    let Ok(mut channel) = session.ssh2().channel_session() else {
+        return false;
+    };
+    channel.exec("true").is_ok()
+        && channel.send_eof().is_ok()
+        && drain(session, &channel, 0).is_ok()
+        && finish(&mut channel).is_ok()
 }
 
 struct Reply {

@@ -104,11 +104,21 @@ impl World {
         p
     }
 
-    /// `regauth run playbooks/<playbook> -i inv ...`, not yet started.
+    /// `regauth run playbooks/<playbook> -i inv ...`, not yet started. The shipped
+    /// playbook is copied to `<dir>/playbooks/` (the retry file goes beside the
+    /// playbook, never into the source tree); an absolute path is used as it is.
     pub fn command(&self, playbook: &str, inv: &Path, extra: &[&str]) -> Command {
-        let pb = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("playbooks")
-            .join(playbook);
+        let pb = if Path::new(playbook).is_absolute() {
+            PathBuf::from(playbook)
+        } else {
+            let shipped = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("playbooks")
+                .join(playbook);
+            let copy = self.dir.path().join("playbooks").join(playbook);
+            std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+            std::fs::copy(&shipped, &copy).unwrap();
+            copy
+        };
         let mut c = Command::new(assert_cmd::cargo::cargo_bin("regauth"));
         c.current_dir(self.dir.path())
             .env_remove("KUBECONFIG")
@@ -129,6 +139,15 @@ impl World {
             .arg(self.reg_lab.certs_dir())
             .arg("--kubeconfig")
             .arg(&self.kubeconfig);
+    }
+
+    /// Where a failed run of a shipped playbook leaves its retry file.
+    pub fn retry_file(&self, playbook: &str) -> PathBuf {
+        let stem = Path::new(playbook).file_stem().unwrap().to_string_lossy();
+        self.dir
+            .path()
+            .join("playbooks")
+            .join(format!("{stem}.retry"))
     }
 
     pub fn run(&self, playbook: &str, inv: &Path, extra: &[&str]) -> std::process::Output {
