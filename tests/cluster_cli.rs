@@ -99,6 +99,36 @@ fn secret_create_applies_then_is_unchanged_and_never_prints_the_password() {
     assert_eq!(srv.state().writes().len(), writes);
 }
 
+/// `secret render -o json` prints kubectl's v1 `List` byte for byte: what
+/// `kubectl get secrets -o json` prints for the same two secrets, and for none
+/// (tests/fixtures/authfile/kubectl/record.sh).
+#[test]
+fn render_json_is_kubectls_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("hosts");
+    let render = |text: &str| {
+        std::fs::write(&inv, text).unwrap();
+        let out = Command::cargo_bin("regauth")
+            .unwrap()
+            .args(["-o", "json", "secret", "render", "-i"])
+            .arg(&inv)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let two = render(
+        "[OSEv3:children]\nmasters\n[masters]\nm1\n[OSEv3:vars]\noreg_url=reg.example.com:5000/openshift3/ose-${component}:${version}\noreg_auth_user=alice\noreg_auth_password=p\nopenshift_additional_registry_credentials=[{'host':'r1.example.com','password':'tok'}]\n",
+    );
+    let kubectl = |name: &str| {
+        std::fs::read_to_string(format!("tests/fixtures/authfile/kubectl/{name}")).unwrap()
+    };
+    assert_eq!(two, kubectl("render-list.json"));
+    let none = render("[masters]\nm1\n");
+    assert_eq!(none, kubectl("render-list-empty.json"));
+}
+
 #[test]
 fn render_matches_what_the_cluster_step_applies() {
     let dir = tempfile::tempdir().unwrap();

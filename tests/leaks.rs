@@ -173,7 +173,7 @@ impl Audit {
 }
 
 /// The credential a manifest's `data[".dockerconfigjson"]` carries, decoded; the
-/// manifest may be YAML (`secret render` always prints a YAML stream) or JSON.
+/// manifest may be YAML (a stream) or JSON (a `secret render` List, a dry run).
 fn manifest_auth(stdout: &str, host: &str) -> Option<String> {
     use base64::Engine;
     let at = stdout.find(".dockerconfigjson")? + ".dockerconfigjson".len();

@@ -115,6 +115,7 @@ fn dispatch(
                     include: cmd.include_auth_host,
                     certs_dir: certs_dir(&cmd.certs, global),
                 },
+                format: manifest_format(global),
             },
             out,
         ),
@@ -198,7 +199,7 @@ fn secret_create_settings(
     cmd: SecretCreateCmd,
     global: &GlobalArgs,
 ) -> crate::commands::secret::SecretCreateSettings {
-    use crate::commands::secret::{ManifestFormat, SecretCreateSettings, SecretSource};
+    use crate::commands::secret::{SecretCreateSettings, SecretSource};
     SecretCreateSettings {
         name: cmd.name,
         namespace: cmd.namespace,
@@ -217,10 +218,7 @@ fn secret_create_settings(
             DryRun::None => commands::secret::ApplyMode::Apply,
         },
         kube: connect_options(&cmd.kube),
-        format: match global.output {
-            OutputFormat::Json => ManifestFormat::Json,
-            OutputFormat::Text | OutputFormat::Yaml => ManifestFormat::Yaml,
-        },
+        format: manifest_format(global),
         auth_host: commands::secret::AuthHostLookup {
             include: cmd.include_auth_host,
             certs_dir: certs_dir(&cmd.certs, global),
@@ -251,6 +249,15 @@ fn validate_source(c: &args::ValidateCmd) -> crate::sources::Source {
         }
     } else {
         Source::Inventory
+    }
+}
+
+/// Manifests print as YAML unless `-o json` (text means YAML).
+fn manifest_format(global: &GlobalArgs) -> crate::commands::secret::ManifestFormat {
+    use crate::commands::secret::ManifestFormat;
+    match global.output {
+        OutputFormat::Json => ManifestFormat::Json,
+        OutputFormat::Text | OutputFormat::Yaml => ManifestFormat::Yaml,
     }
 }
 

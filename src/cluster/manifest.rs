@@ -221,43 +221,82 @@ impl SecretManifest {
         String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 
-    /// The manifest as `kubectl … -o yaml` prints it (keys sorted).
-    pub fn to_yaml(&self) -> String {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Meta<'a> {
-            creation_timestamp: Option<()>,
-            name: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            namespace: Option<&'a str>,
-        }
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Obj<'a> {
-            api_version: &'a str,
-            data: BTreeMap<&'static str, String>,
-            kind: &'a str,
-            metadata: Meta<'a>,
-            #[serde(rename = "type")]
-            type_: &'a str,
-        }
-        let obj = Obj {
+    /// The object with its keys in sorted order, as kubectl prints YAML and lists.
+    fn sorted(&self) -> Sorted<'_> {
+        Sorted {
             api_version: "v1",
             data: self.data(),
             kind: "Secret",
-            metadata: Meta {
+            metadata: SortedMeta {
                 creation_timestamp: None,
                 name: &self.name,
                 namespace: self.namespace.as_deref(),
             },
             type_: self.secret_type.as_str(),
-        };
+        }
+    }
+
+    /// The manifest as `kubectl … -o yaml` prints it (keys sorted).
+    pub fn to_yaml(&self) -> String {
         // kubectl (go-yaml) never folds a long scalar; the base64 payload stays on one line.
         let mut options = serde_saphyr::SerializerOptions::default();
         options.prefer_block_scalars = false;
-        serde_saphyr::to_string_with_options(&obj, options)
+        serde_saphyr::to_string_with_options(&self.sorted(), options)
             .expect("serialising strings cannot fail")
     }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SortedMeta<'a> {
+    creation_timestamp: Option<()>,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Sorted<'a> {
+    api_version: &'a str,
+    data: BTreeMap<&'static str, String>,
+    kind: &'a str,
+    metadata: SortedMeta<'a>,
+    #[serde(rename = "type")]
+    type_: &'a str,
+}
+
+/// Manifests as the v1 `List` `kubectl get … -o json` prints (keys sorted, four-space
+/// indent, an empty `resourceVersion`; trailing newline included).
+pub fn list_json(manifests: &[SecretManifest]) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ListMeta {
+        resource_version: &'static str,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct List<'a> {
+        api_version: &'static str,
+        items: Vec<Sorted<'a>>,
+        kind: &'static str,
+        metadata: ListMeta,
+    }
+    let list = List {
+        api_version: "v1",
+        items: manifests.iter().map(SecretManifest::sorted).collect(),
+        kind: "List",
+        metadata: ListMeta {
+            resource_version: "",
+        },
+    };
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    list.serialize(&mut ser)
+        .expect("serialising strings cannot fail");
+    out.push(b'\n');
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 #[cfg(test)]

@@ -257,9 +257,11 @@ pub struct RenderSettings {
     pub namespace: String,
     /// `--include-auth-host`: ask each registry where it authenticates.
     pub auth_host: AuthHostLookup,
+    /// A YAML stream, or (`-o json`) kubectl's v1 `List`.
+    pub format: ManifestFormat,
 }
 
-/// Prints the installer's secrets for an inventory as a YAML stream.
+/// Prints the installer's secrets for an inventory as a YAML stream or a JSON `List`.
 pub fn render(settings: &RenderSettings, out: &Output) -> Result<Exit, Failure> {
     let inv = crate::inventory::load(&settings.load).map_err(Failure::from_err)?;
     for w in inv.warnings() {
@@ -285,6 +287,10 @@ pub fn render(settings: &RenderSettings, out: &Output) -> Result<Exit, Failure> 
         &auth_hosts,
     )
     .map_err(Failure::from_err)?;
+    if settings.format == ManifestFormat::Json {
+        out.data(&crate::cluster::manifest::list_json(&manifests));
+        return Ok(Exit::Ok);
+    }
     let docs: Vec<String> = manifests.iter().map(|m| m.to_yaml()).collect();
     if !docs.is_empty() {
         out.data(&docs.join("---\n"));
