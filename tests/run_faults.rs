@@ -6,34 +6,8 @@ mod support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
+use support::sshd::descendants;
 use support::world::{HostOverride, PASSWORD, USER, World, b64, text};
-
-/// Every descendant of `pid` (from /proc), so a node's sshd and its sessions die together.
-fn descendants(pid: i32) -> Vec<i32> {
-    let mut all = vec![pid];
-    let mut i = 0;
-    while i < all.len() {
-        let parent = all[i];
-        for e in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
-                continue;
-            };
-            // The ppid is the 2nd field after the parenthesised command name.
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|s| s.parse::<i32>().ok());
-            if ppid == Some(parent) && !all.contains(&p) {
-                all.push(p);
-            }
-        }
-        i += 1;
-    }
-    all
-}
 
 fn host_status(json: &serde_json::Value, host: &str) -> Vec<(String, String, String)> {
     let mut out = Vec::new();

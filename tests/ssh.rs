@@ -673,10 +673,35 @@ fn a_silent_command_times_out_with_the_session_timeout() {
     let session = connect(&lab.nodes[0].target(), &opts).unwrap();
     let started = Instant::now();
     let err = run(&session, "sleep 5").unwrap_err();
-    assert!(matches!(err, SshError::Transport { .. }), "{err}");
+    // The connection still answers: the command hung, the host is there (FAILED).
+    assert!(matches!(err, SshError::CommandTimeout { .. }), "{err}");
+    assert_eq!(err.exit(), Exit::Failed);
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
         started.elapsed()
     );
+}
+
+/// A host that goes silent mid-command (sshd and its session stopped, the TCP
+/// connection left open, as behind a dead network) is a lost connection: UNREACHABLE.
+#[test]
+fn a_host_gone_silent_mid_command_is_unreachable() {
+    let lab = SshLab::new().start();
+    let opts = ConnectOptions {
+        timeout: Duration::from_secs(1),
+        ..lab.connect_options()
+    };
+    let session = connect(&lab.nodes[0].target(), &opts).unwrap();
+    let node = &lab.nodes[0];
+    let err = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            node.freeze(true);
+        });
+        run(&session, "sleep 5").unwrap_err()
+    });
+    node.freeze(false);
+    assert!(matches!(err, SshError::Transport { .. }), "{err}");
+    assert_eq!(err.exit(), Exit::Unreachable);
 }

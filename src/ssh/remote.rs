@@ -12,6 +12,7 @@ use super::session::Session;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use std::io::{Read, Write};
+use std::time::Duration;
 
 /// Bytes of a remote file as read, or why it could not be read.
 #[derive(Clone, PartialEq, Eq)]
@@ -386,16 +387,23 @@ pub fn run(session: &Session, command: &str) -> Result<RunOutput, SshError> {
     })
 }
 
-/// Whether the connection still runs a trivial command within the session's timeout.
+/// Whether the connection still runs a trivial command. The probe gets at least
+/// `PROBE_TIMEOUT`: a busy host that is slow to start `true` is still there.
 fn answers(session: &Session) -> bool {
-    let Ok(mut channel) = session.ssh2().channel_session() else {
-        return false;
-    };
-    channel.exec("true").is_ok()
-        && channel.send_eof().is_ok()
-        && drain(session, &channel, 0).is_ok()
-        && finish(&mut channel).is_ok()
+    let wait = session.timeout().max(PROBE_TIMEOUT);
+    let ssh = session.ssh2();
+    ssh.set_timeout(u32::try_from(wait.as_millis()).unwrap_or(u32::MAX));
+    let alive = ssh.channel_session().is_ok_and(|mut channel| {
+        channel.exec("true").is_ok()
+            && channel.send_eof().is_ok()
+            && drain_within(session, &channel, 0, wait).is_ok()
+            && finish(&mut channel).is_ok()
+    });
+    ssh.set_timeout(u32::try_from(session.timeout().as_millis()).unwrap_or(u32::MAX));
+    alive
 }
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Reply {
     stdout: Vec<u8>,
@@ -455,9 +463,19 @@ fn drain(
     channel: &ssh2::Channel,
     limit: usize,
 ) -> std::io::Result<(Vec<u8>, Vec<u8>, bool)> {
+    drain_within(session, channel, limit, session.timeout())
+}
+
+/// `drain` with another allowance for silence than the session's timeout.
+fn drain_within(
+    session: &Session,
+    channel: &ssh2::Channel,
+    limit: usize,
+    quiet: Duration,
+) -> std::io::Result<(Vec<u8>, Vec<u8>, bool)> {
     let ssh = session.ssh2();
     ssh.set_blocking(false);
-    let result = drain_nonblocking(session, channel, limit);
+    let result = drain_nonblocking(session, channel, limit, quiet);
     ssh.set_blocking(true);
     result
 }
@@ -466,6 +484,7 @@ fn drain_nonblocking(
     session: &Session,
     channel: &ssh2::Channel,
     limit: usize,
+    quiet: Duration,
 ) -> std::io::Result<(Vec<u8>, Vec<u8>, bool)> {
     let mut out = (Vec::new(), Vec::new());
     let mut truncated = false;
@@ -501,10 +520,10 @@ fn drain_nonblocking(
             quiet_since = std::time::Instant::now();
             continue;
         }
-        if quiet_since.elapsed() > session.timeout() {
+        if quiet_since.elapsed() > quiet {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
-                format!("no output for {:?}", session.timeout()),
+                format!("no output for {quiet:?}"),
             ));
         }
         wait_socket(session)?;

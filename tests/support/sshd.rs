@@ -354,6 +354,23 @@ impl Node {
         self.child = Some(child);
     }
 
+    /// Stops (SIGSTOP) or resumes (SIGCONT) sshd and every session under it: a stopped
+    /// node keeps its connections open but answers nothing, as behind a dead network.
+    pub fn freeze(&self, stopped: bool) {
+        let Some(c) = &self.child else { return };
+        let sig = if stopped {
+            libc::SIGSTOP
+        } else {
+            libc::SIGCONT
+        };
+        for p in descendants(c.id() as i32) {
+            // SAFETY: plain kill(2) on processes this lab started.
+            unsafe {
+                libc::kill(p, sig);
+            }
+        }
+    }
+
     /// Kills sshd (the port then refuses connections).
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -472,4 +489,31 @@ pub fn limit_descriptors(c: &mut Command, n: u64) {
             Ok(())
         });
     }
+}
+
+/// Every descendant of `pid` (from /proc), so a node's sshd and its sessions die together.
+pub fn descendants(pid: i32) -> Vec<i32> {
+    let mut all = vec![pid];
+    let mut i = 0;
+    while i < all.len() {
+        let parent = all[i];
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+                continue;
+            };
+            // The ppid is the 2nd field after the parenthesised command name.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|s| s.parse::<i32>().ok());
+            if ppid == Some(parent) && !all.contains(&p) {
+                all.push(p);
+            }
+        }
+        i += 1;
+    }
+    all
 }
