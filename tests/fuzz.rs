@@ -184,7 +184,7 @@ proptest! {
         std::fs::create_dir(dir.path().join("group_vars")).unwrap();
         let gv = dir.path().join("group_vars").join("all.yml");
         std::fs::write(&gv, group_vars.join("\n")).unwrap();
-        let opts = inventory::LoadOptions { sources: vec![path.clone()], vault_password_file: None };
+        let opts = inventory::LoadOptions { sources: vec![path.clone()], vault_password_file: None, extra_vars: Vec::new() };
         if let Err(e) = inventory::load(&opts) {
             prop_assert_eq!(e.exit() as i32, 4);
             let msg = e.to_string();

@@ -83,7 +83,7 @@ osn_image={c}/atomic/node:v3.11\n",
     fn check(&self, inv: &Path, extra: &[(&str, &str)]) -> Vec<ImageResult> {
         let inv = load(&LoadOptions {
             sources: vec![inv.to_path_buf()],
-            vault_password_file: None,
+            ..Default::default()
         })
         .unwrap();
         let model = regauth::model::from_inventory(&inv).unwrap();
@@ -499,9 +499,18 @@ fn validate_images_from_the_command_line() {
     );
     assert_eq!(
         out.lines()
-            .filter(|l| l.contains("image_not_found") && l.contains(":v3.11.200"))
+            .filter(|l| l.contains(" image ")
+                && l.contains("image_not_found")
+                && l.contains(":v3.11.200"))
             .count(),
         5,
+        "{out}"
+    );
+    // -e is above every inventory variable, as in ansible-playbook: the oreg
+    // credential's test image takes the target tag too.
+    assert!(
+        out.lines()
+            .any(|l| l.contains("[oreg_auth_user]") && l.contains("ose-pod:v3.11.200")),
         "{out}"
     );
     assert!(out.contains("images: ok=3 failed=5"), "{out}");

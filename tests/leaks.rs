@@ -569,6 +569,42 @@ fn no_secret_in_any_output_argv_or_retry_file() {
     let args = run(&["-i", &wrong]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     a.run(&w, "run wrong password", &args, None, 2);
+    // The rotation as ansible-playbook users write it: the new password in a vault file
+    // made by the real ansible-vault, `-e @FILE` over the inventory's wrong one. The
+    // secret must not escape from the decrypted extra vars either.
+    for f in ["rotate-whole.yml", "rotate-values.yml", "vault-pass"] {
+        std::fs::copy(
+            format!(
+                "{}/tests/fixtures/extra_vars/{f}",
+                env!("CARGO_MANIFEST_DIR")
+            ),
+            w.dir.path().join(f),
+        )
+        .unwrap();
+    }
+    let vault = [
+        "--vault-password-file",
+        "vault-pass",
+        "-e",
+        "@rotate-whole.yml",
+    ];
+    let args: Vec<&str> = ["validate", "-i", &wrong, "--certs-dir", &certs]
+        .into_iter()
+        .chain(vault)
+        .collect();
+    a.run(&w, "validate -e @vault file", &args, None, 0);
+    let args = run(&[
+        "-i",
+        &wrong,
+        "--check",
+        "--diff",
+        "--vault-password-file",
+        "vault-pass",
+        "-e",
+        "@rotate-values.yml",
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    a.run(&w, "run -e @vault values --check --diff", &args, None, 0);
     // A real run, then one where node2 holds a corrupt file: a failing host, a retry
     // file, and --diff against files that now hold the secret.
     let args = run(&["-i", &inv, "--diff"]);

@@ -191,8 +191,9 @@ fn serial_list_restarts_in_ansible_batches() {
         &[
             "--forks",
             "10",
+            // A list needs the JSON form: `K=[1, "20%"]` is parse_kv's "[1," in Ansible too.
             "-e",
-            "openshift_restart_nodes_serial=[1, \"20%\", \"50%\"]",
+            r#"{"openshift_restart_nodes_serial": [1, "20%", "50%"]}"#,
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -90,6 +90,16 @@ pub struct InventoryArgs {
     pub vault_password_file: Option<PathBuf>,
 }
 
+/// `-e`, as ansible-playbook takes it.
+#[derive(Debug, Clone, Args)]
+pub struct ExtraVarsArgs {
+    /// Extra variables, above every inventory variable, as ansible-playbook -e: `K=V ...`,
+    /// a YAML/JSON mapping, or @FILE (YAML/JSON, vault-encrypted or with !vault values);
+    /// repeatable, later wins. Secrets only in @FILE (argv is world-readable).
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -246,13 +256,12 @@ pub struct ValidateCmd {
     /// docker_image_availability), once each, with the nodes' credentials.
     #[arg(long)]
     pub images: bool,
-    /// Set a variable over the inventory's (`K=V`, e.g. openshift_image_tag=v3.11.200
-    /// for an upgrade's target); never a secret: argv is world-readable.
-    #[arg(short = 'e', long = "extra-vars", value_name = "K=V")]
-    pub extra_vars: Vec<String>,
     /// Cluster access for --from-cluster.
     #[command(flatten)]
     pub kube: KubeArgs,
+    /// Extra vars.
+    #[command(flatten)]
+    pub extra: ExtraVarsArgs,
     /// Check only this registry host (HOST[:PORT], repeatable).
     #[arg(long = "registry", value_name = "HOST")]
     pub registries: Vec<String>,
@@ -379,6 +388,9 @@ pub struct SecretRenderCmd {
     /// The inventory sources.
     #[command(flatten)]
     pub inv: InventoryArgs,
+    /// Extra vars.
+    #[command(flatten)]
+    pub extra: ExtraVarsArgs,
     /// Namespace of the secrets (the installer uses openshift).
     #[arg(long, short = 'n', value_name = "NS", default_value = "openshift")]
     pub namespace: String,
@@ -499,9 +511,9 @@ pub struct RunCmd {
     /// Hosts worked on at once.
     #[arg(short = 'f', long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
     pub forks: u16,
-    /// Set a variable used by a step option (`K=V`); never a secret: argv is world-readable.
-    #[arg(short = 'e', long = "extra-vars", value_name = "K=V")]
-    pub extra_vars: Vec<String>,
+    /// Extra vars.
+    #[command(flatten)]
+    pub extra: ExtraVarsArgs,
     /// Cluster access.
     #[command(flatten)]
     pub kube: KubeArgs,

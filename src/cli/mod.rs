@@ -6,7 +6,7 @@ mod args;
 
 use crate::commands;
 pub use args::{Cli, Command, GlobalArgs, InventoryArgs, OutputFormat};
-use args::{DryRun, GrantCmd, KubeArgs, LinkFor, PullSecretCmd};
+use args::{DryRun, ExtraVarsArgs, GrantCmd, KubeArgs, LinkFor, PullSecretCmd};
 use args::{LoginCmd, SecretCmd, SecretCreateCmd};
 
 use crate::exit::Exit;
@@ -71,7 +71,7 @@ fn dispatch(
                 (None, false) => commands::inventory::Mode::List,
             };
             let settings = commands::inventory::Settings {
-                load: load_options(&c.inv),
+                load: load_options(&c.inv, None),
                 mode,
                 show_secrets: c.show_secrets,
             };
@@ -80,7 +80,7 @@ fn dispatch(
         Command::Validate(c) => {
             let source = validate_source(&c);
             let settings = commands::validate::Settings {
-                load: load_options(&c.inv),
+                load: load_options(&c.inv, Some(&c.extra)),
                 checks: commands::validate::Checks {
                     registries: c.registries,
                     forks: usize::from(c.forks),
@@ -93,7 +93,6 @@ fn dispatch(
                 test_images: c.test_image,
                 release_image: c.release_image,
                 images: c.images,
-                extra_vars: extra_vars(&c.extra_vars)?,
             };
             commands::validate::run(&settings, out)
         }
@@ -109,7 +108,7 @@ fn dispatch(
         ),
         Command::Secret(SecretCmd::Render(cmd)) => commands::secret::render(
             &commands::secret::RenderSettings {
-                load: load_options(&cmd.inv),
+                load: load_options(&cmd.inv, Some(&cmd.extra)),
                 namespace: cmd.namespace,
                 auth_host: commands::secret::AuthHostLookup {
                     include: cmd.include_auth_host,
@@ -261,11 +260,15 @@ fn manifest_format(global: &GlobalArgs) -> crate::commands::secret::ManifestForm
     }
 }
 
-/// The inventory sources and vault password as the domain takes them.
-fn load_options(inv: &InventoryArgs) -> crate::inventory::LoadOptions {
+/// The inventory sources, vault password and extra vars as the domain takes them.
+fn load_options(
+    inv: &InventoryArgs,
+    extra: Option<&ExtraVarsArgs>,
+) -> crate::inventory::LoadOptions {
     crate::inventory::LoadOptions {
         sources: inv.inventory.clone(),
         vault_password_file: inv.vault_password_file.clone(),
+        extra_vars: extra.map(|e| e.extra_vars.clone()).unwrap_or_default(),
     }
 }
 
@@ -277,48 +280,21 @@ fn connect_options(k: &KubeArgs) -> crate::cluster::ConnectOptions {
     }
 }
 
-/// `-e K=V` values; secret-named keys are refused (argv is world-readable).
-fn extra_vars(
-    list: &[String],
-) -> Result<std::collections::BTreeMap<String, String>, crate::exit::Failure> {
-    let mut extra = std::collections::BTreeMap::new();
-    for kv in list {
-        let Some((k, v)) = kv.split_once('=') else {
-            return Err(crate::exit::Failure::new(
-                Exit::Usage,
-                format!("-e {kv}: expected KEY=VALUE"),
-            ));
-        };
-        if crate::redact::is_secret_name(k) {
-            return Err(crate::exit::Failure::new(
-                Exit::Usage,
-                format!(
-                    "-e {k}=...: secrets are not taken on the command line (argv is world-readable); put it in the inventory, vault-encrypted"
-                ),
-            ));
-        }
-        extra.insert(k.trim().to_string(), v.to_string());
-    }
-    Ok(extra)
-}
-
-/// `regauth run`'s settings; -e values are checked here (no secrets on argv).
+/// `regauth run`'s settings.
 fn run_settings(
     c: args::RunCmd,
     global: &GlobalArgs,
 ) -> Result<crate::run::RunSettings, crate::exit::Failure> {
-    let extra = extra_vars(&c.extra_vars)?;
     let secs = |s: f64| std::time::Duration::from_secs_f64(s.max(0.0));
     Ok(crate::run::RunSettings {
         playbook: c.playbook,
-        load: load_options(&c.inv),
+        load: load_options(&c.inv, Some(&c.extra)),
         check: c.check,
         diff: c.diff,
         limit: c.limit,
         tags: c.tags,
         skip_tags: c.skip_tags,
         forks: usize::from(c.forks),
-        extra_vars: extra,
         kube: connect_options(&c.kube),
         ssh: crate::ssh::ConnectOptions {
             known_hosts: c

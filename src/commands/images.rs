@@ -9,19 +9,11 @@ use crate::model::images::{self, ImageOptions, ImagePlan};
 use crate::output::Output;
 use crate::registry::images::{ImageResult, check_images};
 use crate::registry::{Status, ValidateOptions};
-use std::collections::BTreeMap;
 
-/// The image set of an install run of this inventory, `-e` values taking precedence.
-pub fn plan(
-    inv: &Inventory,
-    model: &ClusterModel,
-    extra_vars: &BTreeMap<String, String>,
-) -> Result<ImagePlan, Failure> {
-    let opts = ImageOptions {
-        extra_vars: extra_vars.clone(),
-        ..Default::default()
-    };
-    images::required_images(inv, model, &opts).map_err(Failure::from_err)
+/// The image set of an install run of this inventory (`-e` values are already above
+/// every inventory variable in its host variables).
+pub fn plan(inv: &Inventory, model: &ClusterModel) -> Result<ImagePlan, Failure> {
+    images::required_images(inv, model, &ImageOptions::default()).map_err(Failure::from_err)
 }
 
 /// What `--images` found: the checked images, or why none were.

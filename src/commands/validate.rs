@@ -44,8 +44,6 @@ pub struct Settings {
     pub release_image: Option<String>,
     /// `--images`: also every image the installer's run would pull.
     pub images: bool,
-    /// `-e K=V`: values over the inventory's (`openshift_image_tag` for an upgrade's target).
-    pub extra_vars: std::collections::BTreeMap<String, String>,
 }
 
 /// Loads the credential source and checks its credentials (and the release image).
@@ -64,7 +62,7 @@ pub fn run(settings: &Settings, out: &Output) -> Result<Exit, Failure> {
             }
             let model = crate::model::from_inventory(&inv).map_err(Failure::from_err)?;
             if settings.images {
-                image_plan = Some(super::images::plan(&inv, &model, &settings.extra_vars)?);
+                image_plan = Some(super::images::plan(&inv, &model)?);
             }
             Loaded::from_credentials(model.registries, model.proxies)
         }

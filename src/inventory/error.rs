@@ -57,6 +57,8 @@ pub struct InventoryError {
     pub origin: Origin,
     /// What, and what to change.
     pub message: String,
+    /// Exit 5 (bad options, e.g. a `-e` that is no mapping) instead of 4 (parse).
+    usage: bool,
 }
 
 impl InventoryError {
@@ -65,12 +67,21 @@ impl InventoryError {
         InventoryError {
             origin,
             message: message.into(),
+            usage: false,
+        }
+    }
+
+    /// An options error at a place (ansible-playbook's AnsibleOptionsError: exit 5).
+    pub fn usage(origin: Origin, message: impl Into<String>) -> Self {
+        InventoryError {
+            usage: true,
+            ..InventoryError::new(origin, message)
         }
     }
 }
 
 impl HasExit for InventoryError {
     fn exit(&self) -> Exit {
-        Exit::Parse
+        if self.usage { Exit::Usage } else { Exit::Parse }
     }
 }

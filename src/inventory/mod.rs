@@ -3,11 +3,13 @@
 
 mod data;
 mod error;
+mod extra;
 mod hostpattern;
 mod ini;
 mod pyliteral;
 pub mod render;
 mod shlex;
+mod splitter;
 mod value;
 mod vars;
 pub mod yaml;
@@ -30,6 +32,9 @@ pub struct LoadOptions {
     pub sources: Vec<PathBuf>,
     /// File holding the vault password (or an executable printing it).
     pub vault_password_file: Option<PathBuf>,
+    /// `-e` arguments in order (`K=V ...`, inline YAML/JSON, `@FILE`): above every
+    /// inventory variable, as ansible-playbook's extra vars.
+    pub extra_vars: Vec<String>,
 }
 
 /// A loaded inventory: groups, hosts and every variable with its origin.
@@ -38,6 +43,7 @@ pub struct Inventory {
     data: Data,
     files: vars::VarFiles,
     warnings: Vec<String>,
+    extra: Vars,
 }
 
 // Ansible (2.19) skips these in an inventory directory (INVENTORY_IGNORE_EXTS);
@@ -96,10 +102,12 @@ pub fn load(opts: &LoadOptions) -> Result<Inventory, InventoryError> {
     }
     data.reconcile();
     let files = vars::load_files(&basedirs, &data, &decrypt_file, value_hook)?;
+    let extra = extra::load(&opts.extra_vars, &decrypt_file, value_hook)?;
     Ok(Inventory {
         data,
         files,
         warnings,
+        extra,
     })
 }
 
@@ -237,25 +245,44 @@ impl Inventory {
         }
     }
 
-    /// A host's merged variables, with origins.
+    /// A host's merged variables, with origins; extra vars on top.
     pub fn host_vars(&self, host: &str) -> Option<Vars> {
         let h = *self.data.host_index.get(host)?;
-        Some(vars::Merger::new(&self.data, &self.files).host_vars(h))
+        Some(self.with_extra(vars::Merger::new(&self.data, &self.files).host_vars(h)))
     }
 
-    /// Every host's merged variables, in first-seen order.
+    /// Every host's merged variables, in first-seen order; extra vars on top.
     pub fn all_host_vars(&self) -> Vec<(String, Vars)> {
         let mut m = vars::Merger::new(&self.data, &self.files);
         self.data
             .hosts_under(ALL)
             .into_iter()
-            .map(|h| (self.data.hosts[h].name.clone(), m.host_vars(h)))
+            .map(|h| {
+                (
+                    self.data.hosts[h].name.clone(),
+                    self.with_extra(m.host_vars(h)),
+                )
+            })
             .collect()
     }
 
-    /// The variables the `all` group resolves to for a host that is in no other group.
+    /// The variables the `all` group resolves to for a host that is in no other group;
+    /// extra vars on top.
     pub fn all_group_vars(&self) -> Vars {
-        vars::Merger::new(&self.data, &self.files).group_vars(ALL)
+        self.with_extra(vars::Merger::new(&self.data, &self.files).group_vars(ALL))
+    }
+
+    /// The `-e` variables, merged in order.
+    pub fn extra_vars(&self) -> &Vars {
+        &self.extra
+    }
+
+    /// Extra vars have the highest precedence of all (Ansible's variable precedence).
+    fn with_extra(&self, mut vars: Vars) -> Vars {
+        for (k, v) in &self.extra {
+            vars.insert(k.clone(), v.clone());
+        }
+        vars
     }
 
     /// `ansible-inventory --list`.

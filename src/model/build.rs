@@ -473,7 +473,7 @@ mod tests {
             .unwrap();
         let inv = load(&LoadOptions {
             sources: vec![p],
-            vault_password_file: None,
+            ..Default::default()
         })
         .map_err(|e| e.to_string())?;
         from_inventory(&inv).map_err(|e| e.to_string())

@@ -417,7 +417,7 @@ mod tests {
         std::fs::write(&p, ini).unwrap();
         let inv = load(&LoadOptions {
             sources: vec![p],
-            vault_password_file: None,
+            ..Default::default()
         })
         .map_err(|e| e.to_string())?;
         let model = super::super::from_inventory(&inv).map_err(|e| e.to_string())?;

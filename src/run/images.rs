@@ -14,7 +14,9 @@ impl Engine<'_> {
         upgrade_target: Option<&str>,
     ) -> Vec<Outcome> {
         let opts = ImageOptions {
-            extra_vars: self.s.extra_vars.clone(),
+            // -e already sits above every inventory variable in `host_vars`
+            // (inventory::extra), typed as Ansible types it: nothing to add here.
+            extra_vars: Default::default(),
             upgrade_target: upgrade_target.map(String::from),
             limit: self.limit.clone(),
         };

@@ -63,8 +63,6 @@ pub struct RunSettings {
     pub skip_tags: Vec<String>,
     /// `--forks`.
     pub forks: usize,
-    /// `-e K=V`: values for `{{ variable }}` options of steps.
-    pub extra_vars: BTreeMap<String, String>,
     /// Cluster access.
     pub kube: cluster::ConnectOptions,
     /// SSH settings.
@@ -314,16 +312,13 @@ impl<'a> Engine<'a> {
             .is_some_and(|c| c.contains(&files::path_of(h, target)))
     }
 
-    /// A `serial` option: literal, or its variable from -e first, then the cluster's
-    /// variables (an unset variable: every host in one batch, as Ansible's default).
+    /// A `serial` option: literal, or its variable from the cluster's variables (extra
+    /// vars above all, as in Ansible; unset: every host in one batch, Ansible's default).
     fn serial(&self, spec: &SerialSpec) -> Result<Serial, String> {
         let var = match spec {
             SerialSpec::Literal(s) => return Ok(s.clone()),
             SerialSpec::Var(v) => v,
         };
-        if let Some(x) = self.s.extra_vars.get(var) {
-            return Serial::parse(x).map_err(|m| format!("-e {var}: {m}"));
-        }
         if var == "openshift_restart_nodes_serial" {
             return Ok(self.model.restart_nodes_serial.clone());
         }
