@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod exit;
+pub mod interrupt;
 pub mod inventory;
 pub mod model;
 pub mod output;

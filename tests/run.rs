@@ -5,7 +5,7 @@ mod support;
 
 use assert_cmd::Command;
 use std::path::Path;
-use support::world::{HostOverride, PASSWORD, USER, World, b64, text};
+use support::world::{PASSWORD, USER, World, b64, text};
 
 #[test]
 fn install_then_idempotent_then_rotation_with_accurate_dry_run() {
@@ -227,13 +227,7 @@ fn playbook_errors_name_file_and_line() {
 fn sigint_exits_99_and_leaves_every_file_whole() {
     let w = World::new(3);
     // Slow restarts, one node at a time, so the interrupt lands mid-run.
-    let inv = w.inventory_with(USER, PASSWORD, |i| HostOverride {
-        restart: Some(format!(
-            "sleep 1; echo node >> {}",
-            w.ssh.nodes[i].path("restarts.log")
-        )),
-        ..Default::default()
-    });
+    let inv = w.inventory_with_slow_restarts(1);
     let child = w
         .command(
             "registry_auth.yml",
@@ -265,21 +259,5 @@ fn sigint_exits_99_and_leaves_every_file_whole() {
         total < 4,
         "the run went on after the interrupt: {total} restarts"
     );
-    for i in 0..3 {
-        for rel in ["docker/config.json", "origin/.docker/config.json"] {
-            if let Some(bytes) = w.file(i, rel) {
-                serde_json::from_slice::<serde_json::Value>(&bytes).expect("a whole JSON file");
-            }
-        }
-        let dir = Path::new(&w.ssh.nodes[i].path("docker")).to_path_buf();
-        if dir.exists() {
-            for e in std::fs::read_dir(dir).unwrap() {
-                let name = e.unwrap().file_name().to_string_lossy().into_owned();
-                assert!(
-                    !name.contains(".tmp") && !name.starts_with(".regauth"),
-                    "temp file left: {name}"
-                );
-            }
-        }
-    }
+    w.assert_files_whole("after SIGINT");
 }

@@ -201,6 +201,8 @@ pub fn write_atomic_with(
     previous: Option<&[u8]>,
     hook: &mut dyn FnMut(Step) -> io::Result<()>,
 ) -> Result<Option<PathBuf>, AuthFileError> {
+    // A Ctrl-C waits for the rename: the file is old or new, never a temp left behind.
+    let _whole = crate::interrupt::defer();
     let err = |step| {
         move |source| AuthFileError::Write {
             path: path.to_path_buf(),

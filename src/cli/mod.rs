@@ -46,13 +46,20 @@ pub fn main() -> ExitCode {
     );
     out.init_tracing();
     let result = dispatch(cli.command, &cli.global, &out);
-    match result {
-        Ok(exit) => exit.into(),
+    let exit = match result {
+        Ok(exit) => exit,
         Err(failure) => {
             out.error(&failure.message);
-            failure.exit.into()
+            failure.exit
         }
+    };
+    // A Ctrl-C recorded during a section that finished its work (a write, a run that
+    // wound down, a password script that died of it) still ends with 99.
+    if crate::interrupt::interrupted() && exit != Exit::Interrupted {
+        out.error("User interrupted execution");
+        return Exit::Interrupted.into();
     }
+    exit.into()
 }
 
 fn dispatch(

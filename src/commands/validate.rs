@@ -182,13 +182,16 @@ fn check_and_report(
         };
         (results, release, images)
     };
-    // ^C ends the run with ansible-playbook's "interrupted" code, not a signal death.
-    let done = runtime.block_on(async {
-        tokio::select! {
-            done = all => Some(done),
-            _ = tokio::signal::ctrl_c() => None,
-        }
-    });
+    // ^C ends the run with ansible-playbook's "interrupted" code and a word about it.
+    let done = {
+        let _checks = crate::interrupt::defer();
+        runtime.block_on(async {
+            tokio::select! {
+                done = all => Some(done),
+                () = crate::interrupt::wait() => None,
+            }
+        })
+    };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

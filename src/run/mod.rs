@@ -28,7 +28,6 @@ use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// How registry logins are checked in the validate step.
@@ -71,22 +70,11 @@ pub struct RunSettings {
     pub checks: RegistryChecks,
 }
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_sigint(_: libc::c_int) {
-    // Only an atomic store: async-signal-safe.
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
 /// Runs a playbook.
 pub fn run(settings: &RunSettings, out: &Output) -> Result<Exit, Failure> {
-    // First thing: an interrupt while the inventory loads (vault values, a password
-    // script) must end the run with 99 before any step, not kill it with the
-    // default action (seen in the kill9 trials: 1 SIGINT in 30 landed that early).
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_sigint as *const () as libc::sighandler_t);
-    }
+    // The engine stops between hosts and steps on its own (`interrupted()`), so a
+    // Ctrl-C is only recorded for the whole run; the recap still prints.
+    let _engine = crate::interrupt::defer();
     let inv = inventory::load(&settings.load).map_err(Failure::from_err)?;
     for w in inv.warnings() {
         out.warn(w);
@@ -139,7 +127,7 @@ pub fn run(settings: &RunSettings, out: &Output) -> Result<Exit, Failure> {
         .iter()
         .filter(|s| s.selected(&settings.tags, &settings.skip_tags))
     {
-        if INTERRUPTED.load(Ordering::SeqCst) || engine.aborted {
+        if crate::interrupt::interrupted() || engine.aborted {
             break;
         }
         engine.step(step);
@@ -400,7 +388,7 @@ impl<'a> Engine<'a> {
         f: impl Fn(&Session, &HostSpec) -> Result<T, files::FilesError> + Sync,
     ) -> Vec<(String, Result<T, files::FilesError>)> {
         let results = ssh::for_each_host(hosts, forks, |h| {
-            if INTERRUPTED.load(Ordering::SeqCst) {
+            if crate::interrupt::interrupted() {
                 return Ok(Err(files::FilesError::Refused(
                     "interrupted before this host was started".into(),
                 )));
@@ -499,7 +487,7 @@ impl<'a> Engine<'a> {
                     Err(e) => outcomes.push(Self::outcome_of_error(host, &e)),
                 }
             }
-            if INTERRUPTED.load(Ordering::SeqCst) {
+            if crate::interrupt::interrupted() {
                 break;
             }
         }
@@ -684,7 +672,7 @@ impl<'a> Engine<'a> {
             None
         };
         for batch in &batches {
-            if INTERRUPTED.load(Ordering::SeqCst) {
+            if crate::interrupt::interrupted() {
                 break;
             }
             if self.check {
@@ -747,7 +735,7 @@ impl<'a> Engine<'a> {
         let masters = self.hosts_of("masters");
         let mut outcomes = Vec::new();
         for h in masters {
-            if INTERRUPTED.load(Ordering::SeqCst) {
+            if crate::interrupt::interrupted() {
                 break;
             }
             let changed = self.file_changed(h, AuthTarget::Master);
@@ -799,7 +787,7 @@ impl<'a> Engine<'a> {
     }
 
     fn finish(self, name: &str) -> Result<Exit, Failure> {
-        let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+        let interrupted = crate::interrupt::interrupted();
         let failed = self.recap.failed_hosts();
         let retry = if failed.is_empty() {
             None

@@ -104,6 +104,43 @@ impl World {
         p
     }
 
+    /// The inventory with restarts that take `secs` seconds, so an interrupt or a fault
+    /// can land while a restart is under way.
+    pub fn inventory_with_slow_restarts(&self, secs: u32) -> PathBuf {
+        self.inventory_with(USER, PASSWORD, |i| HostOverride {
+            restart: Some(format!(
+                "sleep {secs}; echo node >> {}",
+                self.ssh.nodes[i].path("restarts.log")
+            )),
+            ..Default::default()
+        })
+    }
+
+    /// Every node's auth files are whole JSON (old or new) and no temp file is left.
+    pub fn assert_files_whole(&self, what: &str) {
+        for (i, node) in self.ssh.nodes.iter().enumerate() {
+            for rel in ["docker/config.json", "origin/.docker/config.json"] {
+                if let Some(b) = self.file(i, rel) {
+                    serde_json::from_slice::<serde_json::Value>(&b)
+                        .unwrap_or_else(|e| panic!("{what}: node{} {rel}: {e}", i + 1));
+                }
+            }
+            for d in ["docker", "origin/.docker"] {
+                let Ok(rd) = std::fs::read_dir(node.path(d)) else {
+                    continue;
+                };
+                for e in rd.flatten() {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    assert!(
+                        !n.contains(".tmp") && !n.starts_with(".regauth"),
+                        "{what}: node{}: temp file left: {n}",
+                        i + 1
+                    );
+                }
+            }
+        }
+    }
+
     /// `regauth run playbooks/<playbook> -i inv ...`, not yet started. The shipped
     /// playbook is copied to `<dir>/playbooks/` (the retry file goes beside the
     /// playbook, never into the source tree); an absolute path is used as it is.
