@@ -46,6 +46,8 @@ pub struct State {
     pub failures: usize,
     /// (resource, namespace) pairs the token may not touch.
     pub forbidden: BTreeSet<(String, String)>,
+    /// The simulated Machine Config Operator, once a test installs it (tests/support/mco.rs).
+    pub mco: Option<super::mco::Mco>,
 }
 
 impl State {
@@ -180,7 +182,9 @@ impl ApiServer {
 
     /// Locks the server's state for reading or changing.
     pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().expect("state lock")
+        let mut st = self.state.lock().expect("state lock");
+        super::mco::tick(&mut st);
+        st
     }
 
     /// Writes a kubeconfig for this server into `dir` and returns its path.
@@ -387,6 +391,15 @@ pub const RESOURCES: &[Resource] = &[
         namespaced: false,
         short_names: &["itms"],
     },
+    // Moved by the simulated Machine Config Operator (tests/support/mco.rs).
+    Resource {
+        group: "machineconfiguration.openshift.io",
+        version: "v1",
+        plural: "machineconfigpools",
+        kind: "MachineConfigPool",
+        namespaced: false,
+        short_names: &["mcp"],
+    },
 ];
 
 /// (resource, namespace or "" for cluster-scoped objects and all-namespace lists, name)
@@ -538,6 +551,7 @@ async fn handle(
             .is_some_and(|a| a.iter().any(|v| v == "All"));
     }
     let mut st = state.lock().expect("state lock");
+    super::mco::tick(&mut st);
     st.requests.push(Seen {
         method: method.to_string(),
         uri: format!("{path}?{query}"),
@@ -875,6 +889,7 @@ fn store(
         return respond(code, &obj);
     }
     st.put(res.plural, ns, obj);
+    super::mco::on_write(st, res.plural, ns, name);
     let stored = st.objects[&(res.plural.to_string(), ns.to_string(), name.to_string())].clone();
     respond(code, &stored)
 }

@@ -18,6 +18,8 @@ pub mod apiserver;
 pub mod discovery;
 pub mod https;
 pub mod image;
+// The simulated Machine Config Operator the API server hosts.
+pub mod mco;
 pub mod pki;
 // The login tests' small registry (openssl CA, skopeo push); the Lab below is the
 // richer one (token auth, fixtures) for validate and later tests.
