@@ -256,6 +256,8 @@ fn link_grant_and_pull_secret_append() {
             "bob",
             "--password-stdin",
             "--dry-run",
+            // reg.example.com is not a lab registry (tests/pull_secret.rs checks).
+            "--skip-check",
         ])
         .write_stdin("hunter2\n")
         .assert()
@@ -288,6 +290,7 @@ fn link_grant_and_pull_secret_append() {
             "-u",
             "bob",
             "--password-stdin",
+            "--skip-check",
         ])
         .write_stdin("hunter2\n")
         .assert()

@@ -114,8 +114,21 @@ impl Audit {
         stdin: Option<&str>,
         code: i32,
     ) -> String {
+        self.run_as(w, name, args, stdin, code, &["text", "json"])
+    }
+
+    /// Like [`Audit::run`], in the given output formats only.
+    fn run_as(
+        &mut self,
+        w: &World,
+        name: &str,
+        args: &[&str],
+        stdin: Option<&str>,
+        code: i32,
+        formats: &[&str],
+    ) -> String {
         let mut out = String::new();
-        for fmt in ["text", "json"] {
+        for &fmt in formats {
             let what = format!("{name} [-o {fmt}]");
             let mut c = Command::new(assert_cmd::cargo::cargo_bin("regauth"));
             c.current_dir(w.dir.path())
@@ -428,6 +441,8 @@ fn no_secret_in_any_output_argv_or_retry_file() {
             USER,
             "--password-stdin",
             "--dry-run",
+            "--certs-dir",
+            &certs,
             "--kubeconfig",
             &kc,
         ],
@@ -544,6 +559,48 @@ fn no_secret_in_any_output_argv_or_retry_file() {
         None,
         2,
     );
+    let update_pull_secret = |extra: &[&'static str]| -> Vec<String> {
+        let mut v: Vec<String> = ["pull-secret", "update", "--registry", &host, "-u", USER]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        v.extend(
+            [
+                "--password-stdin",
+                "--retries",
+                "0",
+                "--certs-dir",
+                &certs,
+                "--kubeconfig",
+                &kc,
+            ]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string()),
+        );
+        v
+    };
+    let args = update_pull_secret(&[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    a.run(&w, "pull-secret update refused", &args, Some(&wrong_in), 2);
+    // A real write (--replace: only the lab registry's entry is left) followed to the end
+    // (text), then with nothing left to roll out (json);
+    // then a rotation whose rollout degrades.
+    w.api.start_mco(
+        &[("master", 1), ("worker", 2)],
+        std::time::Duration::from_millis(20),
+    );
+    let args = update_pull_secret(&["--replace", "--wait", "--wait-interval", "0.02"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    a.run(&w, "pull-secret update --wait", &args, Some(&pw_in), 0);
+    w.api
+        .degrade_machine("worker-0", "unexpected on-disk state");
+    let args = update_pull_secret(&["--skip-check", "--wait", "--wait-interval", "0.02"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // Each format rotates the password, so each has a rollout to follow into the degraded pool.
+    let degraded = "pull-secret update --wait degraded";
+    a.run_as(&w, degraded, &args, Some(&wrong_in), 2, &["text"]);
+    a.run_as(&w, degraded, &args, Some(&pw_in), 2, &["json"]);
     let run = |extra: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = [
             "run",

@@ -210,6 +210,22 @@ pub struct PullSecretUpdateCmd {
     /// Show the masked diff and validate on the server, persisting nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Write without checking new or changed credentials against their registries.
+    #[arg(long)]
+    pub skip_check: bool,
+    /// How each credential is checked.
+    #[command(flatten)]
+    pub check: CheckArgs,
+    /// After writing, follow the Machine Config Operator's rollout until every
+    /// MachineConfigPool is Updated on a newly rendered config.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub wait: bool,
+    /// Seconds --wait may take before failing with the machine counts.
+    #[arg(long, value_name = "S", default_value_t = 1800.0, value_parser = positive_seconds, requires = "wait")]
+    pub wait_timeout: f64,
+    /// Seconds between two looks at the MachineConfigPools during --wait.
+    #[arg(long, value_name = "S", default_value_t = 5.0, value_parser = positive_seconds, requires = "wait")]
+    pub wait_interval: f64,
     /// Cluster access.
     #[command(flatten)]
     pub kube: KubeArgs,
@@ -354,6 +370,14 @@ pub struct LoginCmd {
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]
     pub tls_verify: bool,
+    /// How the credential is checked.
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+/// How `login` and `pull-secret update` check a credential before writing it.
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
     /// Seconds one check attempt may take (as validate).
     #[arg(long, value_name = "S", default_value_t = 60.0, value_parser = positive_seconds)]
     pub timeout: f64,

@@ -172,6 +172,16 @@ fn dispatch(
                 },
                 replace: cmd.replace,
                 dry_run: cmd.dry_run,
+                check: (!cmd.skip_check).then(|| commands::pull_secret::CheckSettings {
+                    certs_dir: certs_dir(&cmd.check.certs, global),
+                    timeout: std::time::Duration::from_secs_f64(cmd.check.timeout),
+                    retries: cmd.check.retries,
+                    retry_delay: std::time::Duration::from_secs_f64(cmd.check.retry_delay),
+                }),
+                wait: cmd.wait.then(|| commands::pull_secret::WaitOptions {
+                    timeout: std::time::Duration::from_secs_f64(cmd.wait_timeout),
+                    interval: std::time::Duration::from_secs_f64(cmd.wait_interval),
+                }),
                 kube: connect_options(&cmd.kube),
             },
             out,
@@ -193,10 +203,10 @@ fn login_settings(cmd: LoginCmd, global: &GlobalArgs) -> crate::commands::login:
         },
         skip_check: cmd.skip_check,
         tls_verify: cmd.tls_verify,
-        certs_dir: certs_dir(&cmd.certs, global),
-        timeout: std::time::Duration::from_secs_f64(cmd.timeout),
-        retries: cmd.retries,
-        retry_delay: std::time::Duration::from_secs_f64(cmd.retry_delay),
+        certs_dir: certs_dir(&cmd.check.certs, global),
+        timeout: std::time::Duration::from_secs_f64(cmd.check.timeout),
+        retries: cmd.check.retries,
+        retry_delay: std::time::Duration::from_secs_f64(cmd.check.retry_delay),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod manifest;
 mod node;
 mod objects;
 mod rbac;
+pub mod rollout;
 mod secret;
 mod serviceaccount;
 
