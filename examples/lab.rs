@@ -106,6 +106,11 @@ impl Lab {
     pub fn install_config(&self) -> PathBuf {
         self.opts.state_dir.join("install-config.yaml")
     }
+    /// An auth file with the second robot's credential for the lab registry: what the
+    /// README's pull-secret rotation merges into the cluster's global pull secret.
+    pub fn new_pull_secret(&self) -> PathBuf {
+        self.opts.state_dir.join("new.json")
+    }
     /// The second robot account as two inventory lines, for the rotation hint: the
     /// hint reads the password from this file, so it is on no command line.
     pub fn rotated_vars(&self) -> PathBuf {
@@ -179,6 +184,14 @@ fn pull_secret(reg_host: &str) -> String {
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", ROBOT.0, ROBOT.1));
     serde_json::json!({"auths": {reg_host: {"auth": auth, "email": "robot@lab.example.com"}}})
         .to_string()
+}
+
+/// The second robot's credential as an auth file holds it (`regauth login --to`).
+fn rotated_pull_secret(reg_host: &str) -> String {
+    use base64::Engine;
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", ROTATED.0, ROTATED.1));
+    serde_json::to_string_pretty(&serde_json::json!({"auths": {reg_host: {"auth": auth}}})).unwrap()
 }
 
 /// What an OpenShift 4 cluster adds for `validate --from-cluster`: the global pull
@@ -256,6 +269,9 @@ pub fn start(opts: &Options) -> Result<Lab, String> {
         api.set_node_ready(h, true);
     }
     openshift4_objects(&api, &reg.host);
+    // After the pull secret exists: the pools start Updated on a config rendered from it.
+    // A short step, so a rotation's rollout (two steps a machine) takes a few seconds.
+    api.start_mco(&[("master", 3), ("worker", 2)], Duration::from_millis(300));
     let lab = Lab {
         reg_lab,
         release_digest,
@@ -271,7 +287,7 @@ pub fn start(opts: &Options) -> Result<Lab, String> {
 
 impl Lab {
     fn write_files(&self) -> std::io::Result<()> {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         let state = &self.opts.state_dir;
         std::fs::create_dir_all(state)?;
         // Ports change on every start: a certs.d entry of an earlier lab would only
@@ -293,6 +309,17 @@ impl Lab {
             ),
         )?;
         std::fs::set_permissions(self.rotated_vars(), std::fs::Permissions::from_mode(0o600))?;
+        // Created owner-only before the credential goes in.
+        let _ = std::fs::remove_file(self.new_pull_secret());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(self.new_pull_secret())
+            .and_then(|mut f| {
+                use std::io::Write as _;
+                f.write_all(rotated_pull_secret(&self.reg.host).as_bytes())
+            })?;
         for i in 0..HOSTS.len() {
             std::fs::create_dir_all(self.restart_log(i).parent().unwrap())?;
         }

@@ -197,6 +197,75 @@ fn lab_demo_succeeds_and_its_next_steps_work() {
         2,
         "{out}"
     );
+
+    // The README's pull-secret rotation, as written: the second robot's login from
+    // lab/state/new.json checked, written, and rolled out to every pool.
+    let new_json = lab.new_pull_secret();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&new_json).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", new_json.display());
+    }
+    let script = readme_block_commands(&readme, "## OpenShift 4", 1, "regauth pull-secret ")
+        .replace("lab/state/", &format!("{}/", opts.state_dir.display()))
+        .replace(
+            "regauth pull-secret",
+            &format!("{} pull-secret", env!("CARGO_BIN_EXE_regauth")),
+        );
+    assert!(
+        script.contains("--wait") && script.contains("new.json"),
+        "{script}"
+    );
+    let out = sh(
+        "the README's pull-secret rotation",
+        &format!("set -e\n{script}"),
+    );
+    for pool in ["master", "worker"] {
+        assert!(
+            out.contains(&format!("machineconfigpool/{pool} updated")),
+            "{out}"
+        );
+    }
+    // kubectl as the oracle: the global pull secret holds the second robot now...
+    let kubectl_json = |args: &[&str]| -> serde_json::Value {
+        let o = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(lab.kubeconfig())
+            .args(args)
+            .args(["-o", "json"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let secret = kubectl_json(&["get", "secret", "pull-secret", "-n", "openshift-config"]);
+    let config = b64
+        .decode(secret["data"][".dockerconfigjson"].as_str().unwrap())
+        .unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&config).unwrap();
+    assert_eq!(
+        config["auths"][&lab.reg.host]["auth"].as_str(),
+        Some(rotated.as_str())
+    );
+    // ...and every pool is Updated on a new rendered config, every machine with it.
+    let pools = kubectl_json(&["get", "machineconfigpools"]);
+    let pools = pools["items"].as_array().unwrap();
+    assert_eq!(pools.len(), 2, "{pools:?}");
+    for p in pools {
+        let st = &p["status"];
+        assert_eq!(st["updatedMachineCount"], st["machineCount"], "{p}");
+        assert_eq!(
+            st["configuration"]["name"], p["spec"]["configuration"]["name"],
+            "{p}"
+        );
+        let updated = st["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "Updated")
+            .unwrap();
+        assert_eq!(updated["status"], "True", "{p}");
+    }
 }
 
 /// Runs `cmd` with `sh -c` from the repository, as a user would paste it: it must exit 0
@@ -225,6 +294,12 @@ fn sh(what: &str, cmd: &str) -> String {
 /// The variable assignments and `regauth validate` lines of a README section's first
 /// `sh` block (continuation lines joined): what must work against the lab as written.
 fn readme_validate_commands(readme: &str, heading: &str) -> String {
+    readme_block_commands(readme, heading, 0, "regauth validate ")
+}
+
+/// The variable assignments and the lines starting with `command` of a README
+/// section's `n`th `sh` block (its subsections included; continuation lines joined).
+fn readme_block_commands(readme: &str, heading: &str, n: usize, command: &str) -> String {
     let section = readme
         .split(&format!("\n{heading}\n"))
         .nth(1)
@@ -232,7 +307,7 @@ fn readme_validate_commands(readme: &str, heading: &str) -> String {
     let section = section.split("\n## ").next().unwrap();
     let block = section
         .split("```sh\n")
-        .nth(1)
+        .nth(n + 1)
         .and_then(|b| b.split("```").next())
         .unwrap_or_else(|| panic!("{heading} has no sh block"));
     let joined = block.replace("\\\n", " ");
@@ -240,7 +315,7 @@ fn readme_validate_commands(readme: &str, heading: &str) -> String {
         .lines()
         .map(str::trim)
         .filter(|l| {
-            l.starts_with("regauth validate ")
+            l.starts_with(command)
                 || l.split_once('=').is_some_and(|(k, _)| {
                     !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_')
                 })
