@@ -291,8 +291,28 @@ pub fn assert_reason(
 
 /// A loopback `host:port` where nothing listens.
 pub fn closed_port() -> String {
-    let l = TcpListener::bind((LOOPBACK, 0)).unwrap();
-    l.local_addr().unwrap().to_string()
+    // Bound but never listening, and never closed: connections are refused, and no other
+    // test or process can take the port while this one lives. A port merely freed again
+    // was, under load, taken by another test's server within a check's retry window, and
+    // the "refused" check met a TLS or SSH peer instead.
+    // SAFETY: plain socket calls on a sockaddr_in of the right size.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(Ipv4Addr::LOCALHOST).to_be();
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let sa = &mut addr as *mut libc::sockaddr_in as *mut libc::sockaddr;
+        assert_eq!(
+            libc::bind(fd, sa, len),
+            0,
+            "bind: {}",
+            std::io::Error::last_os_error()
+        );
+        assert_eq!(libc::getsockname(fd, sa, &mut len), 0);
+        format!("{}:{}", Ipv4Addr::LOCALHOST, u16::from_be(addr.sin_port))
+    }
 }
 
 fn free_port(ip: IpAddr) -> u16 {
