@@ -14,7 +14,8 @@
 //!
 //! Run as root (it starts sshd processes), with `nice` on a shared machine:
 //! `REGAUTH_BENCH_NODES=2000 nice cargo bench --bench scale`. Each node is an sshd
-//! of about 1.4 MB. Not run in CI.
+//! of about 1.4 MB. Not run in CI. `REGAUTH_BENCH_WRAP` prefixes regauth's command
+//! line (a profiler), `REGAUTH_BENCH_ROWS=1` keeps only the first regauth row.
 
 #[path = "fleet/mod.rs"]
 mod fleet;
@@ -151,7 +152,17 @@ fn main() {
 
     let regauth = |forks: usize, nofile: Option<u64>| {
         reset(&lab);
-        let mut c = Command::new(env!("CARGO_BIN_EXE_regauth"));
+        // REGAUTH_BENCH_WRAP="valgrind --tool=callgrind" runs regauth under a profiler.
+        let wrap = std::env::var("REGAUTH_BENCH_WRAP").unwrap_or_default();
+        let mut words = wrap.split_whitespace();
+        let mut c = match words.next() {
+            Some(tool) => {
+                let mut c = Command::new(tool);
+                c.args(words).arg(env!("CARGO_BIN_EXE_regauth"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_regauth")),
+        };
         c.current_dir(&work)
             .env_remove("KUBECONFIG")
             .env("RUST_LOG", "regauth::run=info")
@@ -194,7 +205,8 @@ fn main() {
             field("budget"),
         )
     };
-    for (forks, nofile) in [(50, None), (200, None), (50, Some(1024)), (200, Some(1024))] {
+    let rows = [(50, None), (200, None), (50, Some(1024)), (200, Some(1024))];
+    for (forks, nofile) in rows.into_iter().take(env_usize("REGAUTH_BENCH_ROWS", 4)) {
         lines.push(regauth(forks, nofile));
         eprintln!("{}", lines.last().unwrap());
     }
