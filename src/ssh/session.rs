@@ -376,7 +376,12 @@ fn authenticate(
                         tried.push(why);
                         false
                     }
-                    Ok(text) => match ssh.userauth_pubkey_memory(user, None, &text, None) {
+                    Ok(text) => match ssh.userauth_pubkey_memory(
+                        user,
+                        super::cache::public_line(&text).as_deref(),
+                        &text,
+                        None,
+                    ) {
                         Ok(()) => true,
                         Err(e) => {
                             tried.push(format!("{}: {}", path.display(), e.message()));
