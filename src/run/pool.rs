@@ -15,9 +15,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
-/// Sessions kept open at most for memory's sake (~80 KB each: 64 MB), whatever the
-/// descriptor limit allows.
-const MEMORY_SESSIONS: usize = 800;
+/// Sessions kept open at most for memory's sake (~80 KB each: 48 MB), whatever the
+/// descriptor limit allows. 800 left peak RSS at 110 MB with --forks 200 on 2,000
+/// hosts (benches/scale.rs); 600 costs 200 more reconnects there.
+const MEMORY_SESSIONS: usize = 600;
 
 /// Descriptors kept free for everything that is not an SSH session: the runtime,
 /// registry and API connections, stdio, files, a key or agent socket per connect.
