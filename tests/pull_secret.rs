@@ -400,3 +400,61 @@ fn wait_without_machine_config_pools_fails_before_writing() {
     );
     assert!(s.non_get_requests().is_empty());
 }
+
+#[test]
+fn identity_token_entries_are_checked_as_refresh_tokens_before_writing() {
+    let s = setup();
+    let tokens = s
+        .lab
+        .token_service(&[("carol", "carol-refresh-7Hq2", &["*"])], false);
+    let token_reg = s.lab.registry().token(&tokens).start();
+    let t = token_reg.host.clone();
+    let file = s.lab.dir.path().join("new.json");
+    let update = |token: &str| {
+        std::fs::write(
+            &file,
+            json!({"auths":{t.clone(): {"identitytoken": token}}}).to_string(),
+        )
+        .unwrap();
+        s.cmd()
+            .args(["pull-secret", "update", "--from", file.to_str().unwrap()])
+            .args(["--retries", "0", "-o", "json"])
+            .output()
+            .unwrap()
+    };
+
+    // A refresh token the token service does not know: refused, nothing written.
+    let o = update("not-a-refresh-token");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("refused, nothing written") && err.contains("auth_failed"),
+        "{err}"
+    );
+    assert!(!err.contains("not-a-refresh-token"), "{err}");
+    assert!(s.non_get_requests().is_empty());
+    assert_eq!(s.payload(), s.existing);
+
+    // The right one: granted as an OAuth2 refresh-token request, then written.
+    let before = tokens
+        .refresh_grants
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let o = update("carol-refresh-7Hq2");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let checks = doc["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 1, "{doc}");
+    assert_eq!(checks[0]["status"], "ok", "{doc}");
+    assert_eq!(checks[0]["registry"], t.as_str(), "{doc}");
+    assert!(
+        tokens
+            .refresh_grants
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > before
+    );
+    assert!(!text(&o.stdout).contains("carol-refresh-7Hq2"));
+    assert!(!text(&o.stderr).contains("carol-refresh-7Hq2"));
+    let now = s.payload();
+    assert_eq!(now["auths"][&t]["identitytoken"], "carol-refresh-7Hq2");
+    assert_eq!(now["auths"][&s.old.host], s.existing["auths"][&s.old.host]);
+}

@@ -1,6 +1,6 @@
 //! Checking the credentials a pull-secret update brings in, as `login` does
-//! (`/v2/` with Basic, or a token with no scope), all at once, before anything is
-//! written. Entries whose credential equals the current pull secret's are not
+//! (`/v2/` with Basic, or a token with no scope; an `identitytoken` as an OAuth2
+//! refresh token, as validate does), all at once, before anything is written. Entries whose credential equals the current pull secret's are not
 //! rechecked: they already work (or already fail) on every node.
 
 use crate::authfile::{RegistryKey, StoredCredential};
@@ -152,17 +152,36 @@ async fn check_one(key: &str, cred: &StoredCredential, opts: &CheckOptions) -> C
         message,
         duration_ms: start.elapsed().as_millis(),
     };
-    let (Some(u), Some(p)) = (&cred.username, &cred.password) else {
-        // Only an OAuth2 refresh token: podman login has no check for it either.
-        return done(
-            Reason::Skipped,
-            format!("{key}: identitytoken entries are not checked; written as given"),
-        );
-    };
     // refuse_unusable parsed every key already.
     let host = RegistryKey::parse(key)
         .map(|k| k.host().to_string())
         .unwrap_or_else(|_| key.to_string());
-    let verdict = crate::registry::login_check(&host, u, p, true, opts).await;
+    // An identitytoken is what clients use when present (validate --authfile does the
+    // same): the token service is asked with it as an OAuth2 refresh token.
+    let verdict = match (&cred.identity_token, &cred.username, &cred.password) {
+        (Some(token), u, p) => {
+            let as_entry = crate::model::RegistryCredential {
+                host,
+                user: u.clone().unwrap_or_default(),
+                password: p.clone().unwrap_or_else(|| String::new().into()),
+                test_login: true,
+                test_image: String::new(),
+                tls_verify: true,
+                source: "pull-secret update".to_string(),
+            };
+            let auth = crate::registry::AuthKind::IdentityToken(token.clone());
+            crate::registry::login_check_as(&as_entry, &auth, opts)
+                .await
+                .0
+        }
+        (None, Some(u), Some(p)) => crate::registry::login_check(&host, u, p, true, opts).await,
+        // refuse_unusable let no such entry through.
+        (None, _, _) => {
+            return done(
+                Reason::Skipped,
+                format!("{key}: the entry holds no credential; written as given"),
+            );
+        }
+    };
     done(verdict.reason, verdict.message)
 }
