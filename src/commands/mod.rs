@@ -71,3 +71,37 @@ pub(crate) fn report_change(
         }
     }
 }
+
+/// A check status's word, padded, and its colour.
+fn status_paint(status: crate::registry::Status) -> (String, Paint) {
+    use crate::registry::Status;
+    let (word, paint) = match status {
+        Status::Ok => ("ok", Paint::Green),
+        Status::Failed => ("failed", Paint::Red),
+        Status::Skipped => ("skipped", Paint::Cyan),
+    };
+    (format!("{word:<7}"), paint)
+}
+
+/// The coloured status word of a check's line on stdout (validate).
+pub(crate) fn status_word(out: &Output, status: crate::registry::Status) -> String {
+    let (word, paint) = status_paint(status);
+    out.paint(&word, paint)
+}
+
+/// The coloured status word of a check's line on stderr (pull-secret update).
+pub(crate) fn status_word_err(out: &Output, status: crate::registry::Status) -> String {
+    let (word, paint) = status_paint(status);
+    out.paint_err(&word, paint)
+}
+
+/// `reason: ` before a failed check's message; nothing otherwise.
+pub(crate) fn reason_prefix(
+    status: crate::registry::Status,
+    reason: impl std::fmt::Display,
+) -> String {
+    match status {
+        crate::registry::Status::Failed => format!("{reason}: "),
+        _ => String::new(),
+    }
+}

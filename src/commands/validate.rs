@@ -2,6 +2,7 @@
 //! once each, from this host, in parallel; print one line (or JSON object) per
 //! credential and a summary; exit 2 when any failed. Changes nothing anywhere.
 
+use super::{reason_prefix, status_word};
 use crate::exit::{Exit, Failure};
 use crate::inventory::{self, LoadOptions};
 use crate::model::{Proxies, RegistryCredential};
@@ -269,24 +270,6 @@ fn summary(results: &[CheckResult]) -> (usize, usize, usize) {
         count(Status::Failed),
         count(Status::Skipped),
     )
-}
-
-/// The padded, coloured status word of a text line.
-fn status_word(out: &Output, status: Status) -> String {
-    let (word, paint) = match status {
-        Status::Ok => ("ok", Paint::Green),
-        Status::Failed => ("failed", Paint::Red),
-        Status::Skipped => ("skipped", Paint::Cyan),
-    };
-    out.paint(&format!("{word:<7}"), paint)
-}
-
-/// `reason: ` before a failure's message; nothing otherwise.
-fn reason_prefix(status: Status, reason: registry::Reason) -> String {
-    match status {
-        Status::Failed => format!("{reason}: "),
-        _ => String::new(),
-    }
 }
 
 /// Prints the results: JSON per SPEC.md, or one line each and a summary line.

@@ -13,8 +13,7 @@ use crate::authfile::{AuthFile, Credential, RegistryKey};
 use crate::cluster::rollout;
 use crate::cluster::{Change, ConnectOptions, Desired};
 use crate::exit::{Exit, Failure};
-use crate::output::{Format, Output, Paint};
-use crate::registry::Status;
+use crate::output::{Format, Output};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use secrecy::SecretString;
@@ -186,22 +185,13 @@ fn report_checks(out: &Output, checks: &[check::Checked]) {
     if out.format() == Format::Json {
         return;
     }
+    // The message names the user already ("alice logged in to …").
     for c in checks {
-        let (word, paint) = match c.status {
-            Status::Ok => ("ok", Paint::Green),
-            Status::Failed => ("failed", Paint::Red),
-            Status::Skipped => ("skipped", Paint::Cyan),
-        };
-        let reason = if c.status == Status::Failed {
-            format!("{}: ", c.reason)
-        } else {
-            String::new()
-        };
         out.status(&format!(
-            "{} {} {} {reason}{} ({} ms)",
-            out.paint_err(&format!("{word:<7}"), paint),
+            "{} {} {}{} ({} ms)",
+            super::status_word_err(out, c.status),
             c.registry,
-            c.user,
+            super::reason_prefix(c.status, c.reason),
             c.message,
             c.duration_ms
         ));
