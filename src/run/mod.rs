@@ -435,10 +435,12 @@ impl<'a> Engine<'a> {
     ) -> Vec<Outcome> {
         let hosts = self.hosts_of(group);
         // Checked before the first step.
+        let serialised = serial.is_some();
         let serial = serial.map_or_else(Serial::default, |s| self.serial(s).unwrap_or_default());
         let (check, diff) = (self.check, self.s.diff);
         let mut outcomes = Vec::new();
         for chunk in serial.split(&hosts) {
+            let start = outcomes.len();
             let forks = self.s.forks.clamp(1, chunk.len().max(1));
             let update = |sess: &Session, h: &HostSpec| {
                 let mut mine = self
@@ -487,11 +489,32 @@ impl<'a> Engine<'a> {
                     Err(e) => outcomes.push(Self::outcome_of_error(host, &e)),
                 }
             }
-            if crate::interrupt::interrupted() {
+            if crate::interrupt::interrupted()
+                || (serialised && self.whole_batch_failed(chunk.len(), &outcomes[start..]))
+            {
                 break;
             }
         }
         outcomes
+    }
+
+    /// Ansible's end of a `serial` play: when every host of a batch failed or was
+    /// unreachable (`PlaybookExecutor.run`: `len(batch) == failed_hosts_count`), neither
+    /// the later batches nor any later play start. Says so and stops the run.
+    fn whole_batch_failed(&mut self, batch: usize, outcomes: &[Outcome]) -> bool {
+        let failed = outcomes
+            .iter()
+            .filter(|o| matches!(o.status, HostStatus::Failed | HostStatus::Unreachable))
+            .count();
+        if batch == 0 || failed < batch {
+            return false;
+        }
+        self.aborted = true;
+        self.out.warn(&format!(
+            "every host of a serial batch failed ({failed} of {batch}): stopping here, as \
+             ansible-playbook does; later batches and steps are not started"
+        ));
+        true
     }
 
     /// The cluster client: the kubeconfig kubectl would use, else the first master's
@@ -638,28 +661,18 @@ impl<'a> Engine<'a> {
         // Batches over all the step's nodes, as Ansible's `serial` play over them
         // (unchanged nodes are skipped inside their batch); checked before the first step.
         let serial = self.serial(serial).unwrap_or_default();
-        let to_restart = |h: &&HostSpec| !only_changed || self.file_changed(h, AuthTarget::Node);
-        let batches: Vec<Vec<&HostSpec>> = serial
+        let batches: Vec<(usize, Vec<&HostSpec>, Vec<&HostSpec>)> = serial
             .split(&candidates)
             .into_iter()
-            .map(|b| b.iter().copied().filter(to_restart).collect())
-            .filter(|b: &Vec<&HostSpec>| !b.is_empty())
-            .collect();
-        let (todo, rest): (Vec<&HostSpec>, Vec<&HostSpec>) =
-            candidates.iter().copied().partition(to_restart);
-        if let Some(p) = &self.bar {
-            p.skipped(rest.len() as u64);
-        }
-        let mut outcomes: Vec<Outcome> = rest
-            .into_iter()
-            .map(|h| Outcome {
-                host: h.name.clone(),
-                status: HostStatus::Skipped,
-                message: "node credentials unchanged".into(),
-                diff: String::new(),
+            .map(|b| {
+                let (todo, rest) = b
+                    .iter()
+                    .copied()
+                    .partition(|h| !only_changed || self.file_changed(h, AuthTarget::Node));
+                (b.len(), todo, rest)
             })
             .collect();
-        let client = if wait_ready && !self.check && !todo.is_empty() {
+        let client = if wait_ready && !self.check && batches.iter().any(|b| !b.1.is_empty()) {
             match self.cluster_client() {
                 Ok(c) => Some(c),
                 Err(e) => {
@@ -671,10 +684,20 @@ impl<'a> Engine<'a> {
         } else {
             None
         };
-        for batch in &batches {
+        let mut outcomes: Vec<Outcome> = Vec::new();
+        for (size, batch, rest) in &batches {
             if crate::interrupt::interrupted() {
                 break;
             }
+            if let Some(p) = &self.bar {
+                p.skipped(rest.len() as u64);
+            }
+            outcomes.extend(rest.iter().map(|h| Outcome {
+                host: h.name.clone(),
+                status: HostStatus::Skipped,
+                message: "node credentials unchanged".into(),
+                diff: String::new(),
+            }));
             if self.check {
                 if let Some(p) = &self.bar {
                     p.skipped(batch.len() as u64);
@@ -687,6 +710,10 @@ impl<'a> Engine<'a> {
                 }));
                 continue;
             }
+            if batch.is_empty() {
+                continue;
+            }
+            let start = outcomes.len();
             let ran = self.on_hosts(batch, self.s.forks, |sess, h| {
                 let r = restart(sess, &h.node_restart_command);
                 if let (Ok(()), Some(p)) = (&r, &self.bar) {
@@ -726,6 +753,9 @@ impl<'a> Engine<'a> {
                     },
                 };
                 outcomes.push(o);
+            }
+            if self.whole_batch_failed(*size, &outcomes[start..]) {
+                break;
             }
         }
         outcomes
