@@ -700,7 +700,7 @@ impl<'a> Engine<'a> {
             }));
             if self.check {
                 if let Some(p) = &self.bar {
-                    p.skipped(batch.len() as u64);
+                    p.would_change(batch.len() as u64);
                 }
                 outcomes.extend(batch.iter().map(|h| Outcome {
                     host: h.name.clone(),
@@ -770,6 +770,9 @@ impl<'a> Engine<'a> {
             }
             let changed = self.file_changed(h, AuthTarget::Master);
             if only_changed && !changed {
+                if let Some(p) = &self.bar {
+                    p.skipped(1);
+                }
                 outcomes.push(Outcome {
                     host: h.name.clone(),
                     status: HostStatus::Skipped,
@@ -779,6 +782,9 @@ impl<'a> Engine<'a> {
                 continue;
             }
             if self.check {
+                if let Some(p) = &self.bar {
+                    p.would_change(1);
+                }
                 outcomes.push(Outcome {
                     host: h.name.clone(),
                     status: HostStatus::Changed,
@@ -788,9 +794,13 @@ impl<'a> Engine<'a> {
                 continue;
             }
             // One master at a time: the API stays served by the others.
-            for (host, r) in
-                self.on_hosts(&[h], 1, |sess, h| restart(sess, &h.master_restart_command))
-            {
+            for (host, r) in self.on_hosts(&[h], 1, |sess, h| {
+                let r = restart(sess, &h.master_restart_command);
+                if let (Ok(()), Some(p)) = (&r, &self.bar) {
+                    p.changed();
+                }
+                r
+            }) {
                 outcomes.push(match r {
                     Ok(()) => Outcome {
                         host,

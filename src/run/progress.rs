@@ -53,6 +53,13 @@ impl Progress {
         self.bar.inc(n);
     }
 
+    /// Hosts that would change (check mode), finished without being contacted.
+    pub fn would_change(&self, n: u64) {
+        self.changed.fetch_add(n, Ordering::Relaxed);
+        self.redraw();
+        self.bar.inc(n);
+    }
+
     /// The host being finished changed something.
     pub fn changed(&self) {
         self.changed.fetch_add(1, Ordering::Relaxed);
