@@ -17,7 +17,7 @@ mod fleet;
 #[path = "../tests/support/sshd.rs"]
 mod sshd;
 
-use fleet::{env_usize, load_average, machine, reset, ssh_true, verify, write_inventory};
+use fleet::{env_usize, load_average, machine, reset, ssh_true, verify};
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -111,21 +111,18 @@ impl Row {
 }
 
 fn main() {
-    // `cargo test --all-targets` runs this binary without `--bench`: do nothing.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !fleet::benching() {
         return;
     }
     let nodes = env_usize("REGAUTH_BENCH_NODES", 50);
     let rounds = env_usize("REGAUTH_BENCH_ROUNDS", 3).max(1);
     let load_before = load_average();
-    // plain_root: sshd keeps root's shell from reading this machine's dotfiles, which
-    // are not what we measure (real nodes do not run pyenv's init on every exec).
-    let lab = sshd::SshLab::new().nodes(nodes).plain_root().start();
-    let work = lab.dir().join("distribute");
-    std::fs::create_dir_all(&work).expect("work dir");
-    let inventory = work.join("hosts.ini");
-    write_inventory(&lab, &inventory);
-    let playbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/registry_auth.yml");
+    let fleet::Fleet {
+        lab,
+        work,
+        inventory,
+        playbook,
+    } = fleet::start(nodes, "distribute");
     let ansible_playbook =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/ansible/registry_auth.yml");
     eprintln!("{nodes} sshd nodes up; inventory {}", inventory.display());

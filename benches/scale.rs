@@ -23,9 +23,7 @@ mod fleet;
 mod sshd;
 
 use base64::Engine;
-use fleet::{
-    EXTRA, OREG, env_usize, load_average, machine, reset, ssh_true, verify, write_inventory,
-};
+use fleet::{EXTRA, OREG, env_usize, load_average, machine, reset, ssh_true, verify};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -116,18 +114,17 @@ fn merged_config_b64() -> String {
 }
 
 fn main() {
-    // `cargo test --all-targets` runs this binary without `--bench`: do nothing.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !fleet::benching() {
         return;
     }
     let nodes = env_usize("REGAUTH_BENCH_NODES", 1000);
     let started_lab = Instant::now();
-    let lab = sshd::SshLab::new().nodes(nodes).plain_root().start();
-    let work = lab.dir().join("scale");
-    std::fs::create_dir_all(&work).expect("work dir");
-    let inventory = work.join("hosts.ini");
-    write_inventory(&lab, &inventory);
-    let playbook = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/registry_auth.yml");
+    let fleet::Fleet {
+        lab,
+        work,
+        inventory,
+        playbook,
+    } = fleet::start(nodes, "scale");
     eprintln!(
         "{nodes} sshd nodes up in {:.0?}; inventory {}",
         started_lab.elapsed(),

@@ -5,34 +5,26 @@
 //! Run: `cargo bench --bench ssh_handshake` (as root: it starts sshd processes).
 //! `REGAUTH_BENCH_NODES` and `REGAUTH_BENCH_ROUNDS` change the size (50, 3).
 
+#[path = "fleet/mod.rs"]
+mod fleet;
 #[path = "../tests/support/sshd.rs"]
 mod sshd;
+
+use fleet::{env_usize, ssh_true_with};
 
 use regauth::ssh::{
     ConnectOptions, FileWrite, KexPreference, connect, for_each_host, read_files, write_files,
 };
 use ssh2::MethodType;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --all-targets` runs this binary
-    // without it: a bench runs only as a bench, so do nothing then.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !fleet::benching() {
         return;
     }
     let nodes = env_usize("REGAUTH_BENCH_NODES", 50);
     let rounds = env_usize("REGAUTH_BENCH_ROUNDS", 3);
-    // plain_root: sshd keeps root's shell from reading this machine's dotfiles (pyenv
-    // init, ~0.3 s per exec); nodes do not have them, so they are not what we measure.
-    let lab = sshd::SshLab::new().nodes(nodes).plain_root().start();
+    let lab = fleet::start(nodes, "ssh_handshake").lab;
     eprintln!("{nodes} sshd nodes up; {rounds} rounds each; median (min) wall time");
 
     let base = lab.connect_options();
@@ -99,30 +91,7 @@ fn main() {
         let children: Vec<_> = lab
             .nodes
             .iter()
-            .map(|n| {
-                let mut c = Command::new("ssh");
-                c.args([
-                    "-q",
-                    "-o",
-                    "BatchMode=yes",
-                    "-o",
-                    "StrictHostKeyChecking=yes",
-                ])
-                .arg("-o")
-                .arg(format!("UserKnownHostsFile={}", lab.known_hosts.display()))
-                .arg("-i")
-                .arg(&lab.client_key)
-                .arg("-p")
-                .arg(n.port.to_string());
-                if let Some(k) = kex {
-                    c.arg("-o").arg(format!("KexAlgorithms={k}"));
-                }
-                c.arg(format!("{}@127.0.0.1", n.login))
-                    .arg("true")
-                    .stdin(Stdio::null())
-                    .spawn()
-                    .expect("ssh")
-            })
+            .map(|n| ssh_true_with(&lab, n, kex).spawn().expect("ssh"))
             .collect();
         for mut c in children {
             assert!(c.wait().expect("wait").success(), "ssh true failed");

@@ -106,11 +106,11 @@ struct Audit {
 impl Audit {
     /// Runs `regauth -vvv -o <fmt> args...` with `stdin`, checks its exit code and
     /// that no secret escaped; returns stdout for further checks.
-    fn run(
+    fn run<S: AsRef<std::ffi::OsStr>>(
         &mut self,
         w: &World,
         name: &str,
-        args: &[&str],
+        args: &[S],
         stdin: Option<&str>,
         code: i32,
     ) -> String {
@@ -118,11 +118,11 @@ impl Audit {
     }
 
     /// Like [`Audit::run`], in the given output formats only.
-    fn run_as(
+    fn run_as<S: AsRef<std::ffi::OsStr>>(
         &mut self,
         w: &World,
         name: &str,
-        args: &[&str],
+        args: &[S],
         stdin: Option<&str>,
         code: i32,
         formats: &[&str],
@@ -257,51 +257,29 @@ fn no_secret_in_any_output_argv_or_retry_file() {
         None,
         0,
     );
-    a.run(
-        &w,
-        "validate ok",
-        &["validate", "-i", &inv, "--certs-dir", &certs],
-        None,
-        0,
-    );
-    a.run(
-        &w,
-        "validate --images",
-        &["validate", "-i", &inv, "--certs-dir", &certs, "--images"],
-        None,
-        0,
-    );
-    a.run(
-        &w,
-        "validate wrong password",
-        &[
-            "validate",
-            "-i",
+    // validate from the inventory: (what, inventory, further arguments, exit code).
+    for (what, inv, extra, code) in [
+        ("validate ok", &inv, &[][..], 0),
+        ("validate --images", &inv, &["--images"][..], 0),
+        (
+            "validate wrong password",
             &wrong,
-            "--certs-dir",
-            &certs,
-            "--retries",
-            "0",
-        ],
-        None,
-        2,
-    );
-    a.run(
-        &w,
-        "validate --images wrong password",
-        &[
-            "validate",
-            "-i",
+            &["--retries", "0"][..],
+            2,
+        ),
+        (
+            "validate --images wrong password",
             &wrong,
-            "--certs-dir",
-            &certs,
-            "--retries",
-            "0",
-            "--images",
-        ],
-        None,
-        2,
-    );
+            &["--retries", "0", "--images"][..],
+            2,
+        ),
+    ] {
+        let args: Vec<&str> = ["validate", "-i", inv, "--certs-dir", &certs]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+        a.run(&w, what, &args, None, code);
+    }
     a.run(
         &w,
         "login --skip-check",
@@ -463,25 +441,6 @@ fn no_secret_in_any_output_argv_or_retry_file() {
     let sources_auth = sources_auth.display().to_string();
     let release = format!("{host}/openshift3/ose-pod@sha256:{}", "0".repeat(64));
     let test_image = format!("{host}=openshift3/ose-pod:v3.11");
-    a.run(
-        &w,
-        "validate --authfile",
-        &[
-            "validate",
-            "--authfile",
-            &sources_auth,
-            "--certs-dir",
-            &certs,
-            "--retries",
-            "0",
-            "--test-image",
-            &test_image,
-            "--release-image",
-            &release,
-        ],
-        None,
-        2,
-    );
     let ic = w.dir.path().join("install-config.yaml");
     std::fs::write(
         &ic,
@@ -493,23 +452,6 @@ fn no_secret_in_any_output_argv_or_retry_file() {
     )
     .unwrap();
     let ic = ic.display().to_string();
-    a.run(
-        &w,
-        "validate --install-config",
-        &[
-            "validate",
-            "--install-config",
-            &ic,
-            "--certs-dir",
-            &certs,
-            "--retries",
-            "0",
-            "--release-image",
-            &release,
-        ],
-        None,
-        2,
-    );
     let broken_ic = w.dir.path().join("broken-install-config.yaml");
     std::fs::write(
         &broken_ic,
@@ -540,25 +482,32 @@ fn no_secret_in_any_output_argv_or_retry_file() {
             "type":"kubernetes.io/dockercfg",
             "data":{".dockercfg": b64(&serde_json::json!({host.clone(): {"auth": b64(&format!("{USER}:{WRONG}"))}}).to_string())}}),
     );
-    a.run(
-        &w,
-        "validate --from-cluster --all-namespaces",
-        &[
-            "validate",
-            "--from-cluster",
-            "--all-namespaces",
-            "--kubeconfig",
-            &kc,
-            "--certs-dir",
-            &certs,
-            "--retries",
-            "0",
-            "--release-image",
-            &release,
-        ],
-        None,
-        2,
-    );
+    // validate from each other source, each with a failing entry: (what, source).
+    let checks = [
+        "--certs-dir",
+        &certs,
+        "--retries",
+        "0",
+        "--release-image",
+        &release,
+    ];
+    for (what, source) in [
+        (
+            "validate --authfile",
+            &["--authfile", &sources_auth, "--test-image", &test_image][..],
+        ),
+        ("validate --install-config", &["--install-config", &ic][..]),
+        (
+            "validate --from-cluster --all-namespaces",
+            &["--from-cluster", "--all-namespaces", "--kubeconfig", &kc][..],
+        ),
+    ] {
+        let args: Vec<&str> = std::iter::once("validate")
+            .chain(source.iter().copied())
+            .chain(checks)
+            .collect();
+        a.run(&w, what, &args, None, 2);
+    }
     let update_pull_secret = |extra: &[&'static str]| -> Vec<String> {
         let mut v: Vec<String> = ["pull-secret", "update", "--registry", &host, "-u", USER]
             .iter()
@@ -581,7 +530,6 @@ fn no_secret_in_any_output_argv_or_retry_file() {
         v
     };
     let args = update_pull_secret(&[]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     a.run(&w, "pull-secret update refused", &args, Some(&wrong_in), 2);
     // A real write (--replace: only the lab registry's entry is left) followed to the end
     // (text), then with nothing left to roll out (json);
@@ -591,12 +539,10 @@ fn no_secret_in_any_output_argv_or_retry_file() {
         std::time::Duration::from_millis(20),
     );
     let args = update_pull_secret(&["--replace", "--wait", "--wait-interval", "0.02"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     a.run(&w, "pull-secret update --wait", &args, Some(&pw_in), 0);
     w.api
         .degrade_machine("worker-0", "unexpected on-disk state");
     let args = update_pull_secret(&["--skip-check", "--wait", "--wait-interval", "0.02"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     // Each format rotates the password, so each has a rollout to follow into the degraded pool.
     let degraded = "pull-secret update --wait degraded";
     a.run_as(&w, degraded, &args, Some(&wrong_in), 2, &["text"]);
@@ -621,10 +567,8 @@ fn no_secret_in_any_output_argv_or_retry_file() {
         v
     };
     let args = run(&["-i", &inv, "--check", "--diff"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     a.run(&w, "run --check --diff", &args, None, 0);
     let args = run(&["-i", &wrong]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     a.run(&w, "run wrong password", &args, None, 2);
     // The rotation as ansible-playbook users write it: the new password in a vault file
     // made by the real ansible-vault, `-e @FILE` over the inventory's wrong one. The
@@ -660,12 +604,10 @@ fn no_secret_in_any_output_argv_or_retry_file() {
         "-e",
         "@rotate-values.yml",
     ]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     a.run(&w, "run -e @vault values --check --diff", &args, None, 0);
     // A real run, then one where node2 holds a corrupt file: a failing host, a retry
     // file, and --diff against files that now hold the secret.
     let args = run(&["-i", &inv, "--diff"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     a.run(&w, "run (applied)", &args, None, 0);
     std::fs::write(
         w.ssh.nodes[1].path("origin/.docker/config.json"),
@@ -686,7 +628,6 @@ fn no_secret_in_any_output_argv_or_retry_file() {
     .unwrap();
     let rotate = rotate.display().to_string();
     let args = run(&["-i", &rotate, "--diff", "--skip-tags", "cluster"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     a.run(
         &w,
         "run failing node, rotating away from the secret",

@@ -6,7 +6,7 @@
 
 use super::sshd;
 use base64::Engine;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub const OREG: (&str, &str, &str) = ("registry.example.com", "alice", "oreg-s3cret pw");
@@ -137,6 +137,11 @@ pub fn verify(lab: &sshd::Lab, who: &str) -> String {
 /// `ssh node true` with OpenSSH, curve25519 as regauth uses it, the lab's key and
 /// known_hosts: one handshake and one exec, the floor every bench compares with.
 pub fn ssh_true(lab: &sshd::Lab, n: &sshd::Node) -> Command {
+    ssh_true_with(lab, n, Some("curve25519-sha256"))
+}
+
+/// [`ssh_true`] with another key exchange (`None`: OpenSSH's default).
+pub fn ssh_true_with(lab: &sshd::Lab, n: &sshd::Node, kex: Option<&str>) -> Command {
     let mut c = Command::new("ssh");
     c.args([
         "-q",
@@ -144,16 +149,50 @@ pub fn ssh_true(lab: &sshd::Lab, n: &sshd::Node) -> Command {
         "BatchMode=yes",
         "-o",
         "StrictHostKeyChecking=yes",
-    ])
-    .args(["-o", "KexAlgorithms=curve25519-sha256"])
-    .arg("-o")
-    .arg(format!("UserKnownHostsFile={}", lab.known_hosts.display()))
-    .arg("-i")
-    .arg(&lab.client_key)
-    .arg("-p")
-    .arg(n.port.to_string())
-    .arg(format!("{}@127.0.0.1", n.login))
-    .arg("true")
-    .stdin(Stdio::null());
+    ]);
+    if let Some(k) = kex {
+        c.arg("-o").arg(format!("KexAlgorithms={k}"));
+    }
+    c.arg("-o")
+        .arg(format!("UserKnownHostsFile={}", lab.known_hosts.display()))
+        .arg("-i")
+        .arg(&lab.client_key)
+        .arg("-p")
+        .arg(n.port.to_string())
+        .arg(format!("{}@127.0.0.1", n.login))
+        .arg("true")
+        .stdin(Stdio::null());
     c
+}
+
+/// A started fleet: the nodes, a work directory for the bench's files, the shared
+/// inventory written there, and the shipped registry_auth playbook.
+pub struct Fleet {
+    pub lab: sshd::Lab,
+    pub work: PathBuf,
+    pub inventory: PathBuf,
+    pub playbook: PathBuf,
+}
+
+/// Starts `nodes` sshd nodes and writes the inventory into `<lab>/<bench>`.
+/// plain_root: sshd keeps root's shell from reading this machine's dotfiles (pyenv's
+/// init, ~0.3 s per exec); real nodes do not run them, so they are not what we measure.
+pub fn start(nodes: usize, bench: &str) -> Fleet {
+    let lab = sshd::SshLab::new().nodes(nodes).plain_root().start();
+    let work = lab.dir().join(bench);
+    std::fs::create_dir_all(&work).expect("work dir");
+    let inventory = work.join("hosts.ini");
+    write_inventory(&lab, &inventory);
+    Fleet {
+        lab,
+        work,
+        inventory,
+        playbook: Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/registry_auth.yml"),
+    }
+}
+
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs bench binaries
+/// without it, and a bench runs only as a bench.
+pub fn benching() -> bool {
+    std::env::args().any(|a| a == "--bench")
 }
