@@ -11,7 +11,7 @@
 //! let line = node.inventory_line("node1");    // INI host line with its own dirs
 //! ```
 //! `lab.user(true)` adds a throwaway user with passwordless sudo (become tests);
-//! `.plain_root()` keeps root's shell from reading its dotfiles (timings).
+//! Root's shell does not read its dotfiles for ssh commands (see `SshLab::plain_root`).
 #![allow(dead_code)]
 
 use regauth::model::SshTarget;
@@ -72,17 +72,20 @@ impl SshLab {
     pub fn new() -> Self {
         SshLab {
             nodes: 1,
-            plain_root: false,
+            plain_root: true,
         }
     }
 
-    /// Keep root's shell from reading its dotfiles for ssh commands.
+    /// Keep root's shell from reading its dotfiles for ssh commands (the default).
     ///
-    /// For timings: sshd runs every exec through the login shell, and bash sources
-    /// `~/.bashrc` for ssh commands; this machine's `/root/.bashrc` runs pyenv's init,
-    /// about 0.3 s per exec, and real nodes have no such dotfiles. bash skips that
-    /// when it is not a top-level shell, so sshd sets `SHLVL=1` for the session
-    /// (`SetEnv`): root stays root, and no user is added to /etc/passwd.
+    /// sshd runs every exec through the login shell, and bash sources `~/.bashrc` for
+    /// ssh commands; this machine's `/root/.bashrc` runs pyenv's init, about 100
+    /// processes per exec (0.2-0.3 s idle, tens of seconds on a loaded machine), and
+    /// real nodes have no such dotfiles. bash skips that when it is not a top-level
+    /// shell, so sshd sets `SHLVL=1` for the session (`SetEnv`): root stays root, and
+    /// no user is added to /etc/passwd. It is the default since a liveness probe's
+    /// `true` (tests/ssh.rs) took over 25 s under load that way and was misread as a
+    /// lost connection.
     pub fn plain_root(mut self) -> Self {
         self.plain_root = true;
         self
@@ -369,6 +372,14 @@ impl Node {
                 libc::kill(p, sig);
             }
         }
+    }
+
+    /// Whether a process named `comm` runs under this node's sshd (a session's command).
+    pub fn runs(&self, comm: &str) -> bool {
+        let Some(c) = &self.child else { return false };
+        descendants(c.id() as i32).into_iter().any(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|n| n.trim() == comm)
+        })
     }
 
     /// Kills sshd (the port then refuses connections).
