@@ -243,10 +243,14 @@ fn unknown_host_refused_unless_accept_new_then_recorded() {
 
 #[test]
 fn closed_port_is_unreachable_quickly() {
-    let mut lab = SshLab::new().start();
-    lab.nodes[0].stop();
+    // A port bound but never listening, held for the whole test: a stopped node's
+    // port, once free, was taken by another test's server before the check ran.
+    let closed = support::closed_port();
+    let lab = SshLab::new().start();
+    let mut target = lab.nodes[0].target();
+    target.port = closed.rsplit_once(':').unwrap().1.parse().unwrap();
     let started = Instant::now();
-    let err = connect(&lab.nodes[0].target(), &lab.connect_options()).unwrap_err();
+    let err = connect(&target, &lab.connect_options()).unwrap_err();
     assert!(matches!(err, SshError::Connect { .. }), "{err}");
     assert_eq!(err.exit(), Exit::Unreachable);
     // Refused at once, not after the 5 s connect timeout (generous: tests share the CPU).
@@ -632,8 +636,9 @@ fn agent_keys_are_used_when_no_key_file_is_given() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !sock.exists() {
+    // The socket file appears at bind(), before listen(): wait until it accepts.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
         assert!(Instant::now() < deadline, "ssh-agent did not start");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -695,17 +700,23 @@ fn a_silent_command_times_out_with_the_session_timeout() {
 fn a_host_gone_silent_mid_command_is_unreachable() {
     let lab = SshLab::new().start();
     let opts = ConnectOptions {
-        timeout: Duration::from_secs(1),
+        timeout: Duration::from_secs(2),
         ..lab.connect_options()
     };
     let session = connect(&lab.nodes[0].target(), &opts).unwrap();
     let node = &lab.nodes[0];
+    // Frozen once `sleep` runs, well inside the 2 s timeout: a timer instead let a
+    // loaded machine freeze the node only after the probe had already answered.
     let err = std::thread::scope(|s| {
         s.spawn(|| {
-            std::thread::sleep(Duration::from_millis(300));
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !node.runs("sleep") {
+                assert!(Instant::now() < deadline, "the command never started");
+                std::thread::sleep(Duration::from_millis(20));
+            }
             node.freeze(true);
         });
-        run(&session, "sleep 5").unwrap_err()
+        run(&session, "sleep 30").unwrap_err()
     });
     node.freeze(false);
     assert!(matches!(err, SshError::Transport { .. }), "{err}");
