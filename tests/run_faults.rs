@@ -6,7 +6,6 @@ mod support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::sshd::descendants;
 use support::world::{HostOverride, PASSWORD, USER, World, b64, text};
 
 fn host_status(json: &serde_json::Value, host: &str) -> Vec<(String, String, String)> {
@@ -70,11 +69,6 @@ fn each_node_fault_is_reported_on_its_own_host_and_the_others_finish() {
     )
     .unwrap();
     w.ssh.nodes[4].change_host_key();
-    let sshd6: i32 = std::fs::read_to_string(w.ssh.nodes[5].dir.join("sshd.pid"))
-        .expect("sshd writes its pid file")
-        .trim()
-        .parse()
-        .unwrap();
 
     let started = Instant::now();
     let mut child = w
@@ -101,12 +95,7 @@ fn each_node_fault_is_reported_on_its_own_host_and_the_others_finish() {
         assert!(child.try_wait().unwrap().is_none(), "the run ended early");
         std::thread::sleep(Duration::from_millis(10));
     }
-    for p in descendants(sshd6).into_iter().rev() {
-        unsafe {
-            libc::kill(p, libc::SIGKILL);
-        }
-    }
-    w.ssh.nodes[5].stop();
+    w.ssh.nodes[5].vanish();
     let out = {
         let mut o = std::process::Output {
             status: child.wait().unwrap(),

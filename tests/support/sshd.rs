@@ -361,15 +361,14 @@ impl Node {
     /// node keeps its connections open but answers nothing, as behind a dead network.
     pub fn freeze(&self, stopped: bool) {
         let Some(c) = &self.child else { return };
-        let sig = if stopped {
-            libc::SIGSTOP
-        } else {
-            libc::SIGCONT
-        };
+        if stopped {
+            stop_tree(c.id() as i32);
+            return;
+        }
         for p in descendants(c.id() as i32) {
             // SAFETY: plain kill(2) on processes this lab started.
             unsafe {
-                libc::kill(p, sig);
+                libc::kill(p, libc::SIGCONT);
             }
         }
     }
@@ -380,6 +379,20 @@ impl Node {
         descendants(c.id() as i32).into_iter().any(|p| {
             std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|n| n.trim() == comm)
         })
+    }
+
+    /// The node vanishes: sshd and every session process under it killed at once.
+    ///
+    /// The tree is stopped whole first ([`stop_tree`]), then killed.
+    pub fn vanish(&mut self) {
+        let Some(c) = &self.child else { return };
+        for p in stop_tree(c.id() as i32) {
+            // SAFETY: plain kill(2) on processes this lab started.
+            unsafe {
+                libc::kill(p, libc::SIGKILL);
+            }
+        }
+        self.stop();
     }
 
     /// Kills sshd (the port then refuses connections).
@@ -500,6 +513,51 @@ pub fn limit_descriptors(c: &mut Command, n: u64) {
             Ok(())
         });
     }
+}
+
+/// Stops `root` and every descendant, rescanning until none is new; returns them all.
+///
+/// Stopping one scan's worth and killing let a session fork a child after the scan
+/// that outlived its killed parent (orphaned, it went on to finish a restart).
+fn stop_tree(root: i32) -> Vec<i32> {
+    let mut seen: Vec<i32> = Vec::new();
+    loop {
+        let new: Vec<i32> = descendants(root)
+            .into_iter()
+            .filter(|p| !seen.contains(p))
+            .collect();
+        if new.is_empty() {
+            return seen;
+        }
+        for &p in &new {
+            // SAFETY: plain kill(2) on processes this lab started.
+            unsafe {
+                libc::kill(p, libc::SIGSTOP);
+            }
+            seen.push(p);
+        }
+        // kill(2) returns before the signal lands: rescan only once each is stopped
+        // (or gone), so none can fork behind the scan.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline
+            && new
+                .iter()
+                .any(|&p| state(p).is_some_and(|s| s != 'T' && s != 'Z'))
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// A process's state letter from /proc (`R`, `S`, `T`, `Z`, ...), if it still exists.
+fn state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
 }
 
 /// Every descendant of `pid` (from /proc), so a node's sshd and its sessions die together.
