@@ -38,9 +38,18 @@ fn retry_hosts(path: &Path) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// ansible-playbook on local-connection hosts named as the lab's nodes: a play with
-/// `serial` over the nodes whose task fails on `fail`, then a play on the master.
-fn ansible(dir: &Path, serial: &serde_json::Value, fail: &[usize]) -> Seen {
+/// One case: the `serial` value, the nodes that fail the step before (no serial), and
+/// the nodes that fail the serial step.
+struct Case {
+    serial: serde_json::Value,
+    before: &'static [usize],
+    fail: &'static [usize],
+}
+
+/// ansible-playbook on local-connection hosts named as the lab's nodes: a play over
+/// the nodes whose task fails on `before`, a play with `serial` over the nodes whose
+/// task fails on `fail`, then a play on the master.
+fn ansible(dir: &Path, case: &Case) -> Seen {
     let names = names();
     let inv = dir.join("ansible.ini");
     std::fs::write(
@@ -57,7 +66,9 @@ fn ansible(dir: &Path, serial: &serde_json::Value, fail: &[usize]) -> Seen {
     let pb = dir.join("ansible_serial.yml");
     std::fs::write(
         &pb,
-        "- name: restart\n  hosts: nodes\n  gather_facts: false\n  \
+        "- name: before\n  hosts: nodes\n  gather_facts: false\n  tasks:\n    \
+         - name: before\n      command: \"{{ 'false' if inventory_hostname in pre else 'true' }}\"\n\
+         - name: restart\n  hosts: nodes\n  gather_facts: false\n  \
          serial: \"{{ openshift_restart_nodes_serial }}\"\n  tasks:\n    \
          - name: restart\n      command: \"{{ 'false' if inventory_hostname in fail else 'true' }}\"\n\
          - name: after\n  hosts: masters\n  gather_facts: false\n  tasks:\n    \
@@ -67,8 +78,9 @@ fn ansible(dir: &Path, serial: &serde_json::Value, fail: &[usize]) -> Seen {
     let retry = dir.join("ansible_serial.retry");
     let _ = std::fs::remove_file(&retry);
     let vars = serde_json::json!({
-        "openshift_restart_nodes_serial": serial,
-        "fail": fail.iter().map(|&i| names[i].clone()).collect::<Vec<_>>(),
+        "openshift_restart_nodes_serial": case.serial,
+        "pre": case.before.iter().map(|&i| names[i].clone()).collect::<Vec<_>>(),
+        "fail": case.fail.iter().map(|&i| names[i].clone()).collect::<Vec<_>>(),
     });
     let o = Command::new("ansible-playbook")
         .arg("-i")
@@ -117,21 +129,23 @@ fn python() -> String {
     String::from_utf8(o.stdout).unwrap().trim().to_string()
 }
 
-/// The same case through `regauth run` on the lab; returns what it saw and the
-/// number of restarts each node recorded during the run.
-fn regauth(
-    w: &World,
-    inv: &Path,
-    pb: &Path,
-    serial: &serde_json::Value,
-    fail: &[usize],
-) -> (Seen, Vec<usize>) {
+/// The same case through `regauth run` on the lab (the restart command reads the
+/// markers: `pre` fails once, `first` succeeds once, then `fail` fails); returns what
+/// it saw and the number of restarts each node recorded during the run.
+fn regauth(w: &World, inv: &Path, pb: &Path, case: &Case) -> (Seen, Vec<usize>) {
     for i in 0..NODES {
-        let marker = w.ssh.nodes[i].path("fail");
-        if fail.contains(&i) {
-            std::fs::write(&marker, b"").unwrap();
-        } else {
-            let _ = std::fs::remove_file(&marker);
+        let before = case.before.contains(&i);
+        for (marker, on) in [
+            ("pre", before),
+            ("first", !before),
+            ("fail", case.fail.contains(&i)),
+        ] {
+            let path = w.ssh.nodes[i].path(marker);
+            if on {
+                std::fs::write(&path, b"").unwrap();
+            } else {
+                let _ = std::fs::remove_file(&path);
+            }
         }
     }
     let retry = pb.with_extension("retry");
@@ -144,7 +158,7 @@ fn regauth(
             "-o",
             "json",
             "-e",
-            &serde_json::json!({"openshift_restart_nodes_serial": serial}).to_string(),
+            &serde_json::json!({"openshift_restart_nodes_serial": case.serial}).to_string(),
         ],
     );
     let all = text(&o);
@@ -183,11 +197,12 @@ fn a_batch_that_fails_whole_ends_the_run_as_ansible_playbook_does() {
     let w = World::new(NODES);
     let inv = w.inventory_with(USER, PASSWORD, |i| {
         let n = &w.ssh.nodes[i];
+        let (d, log) = (n.path(""), n.path("restarts.log"));
         HostOverride {
             restart: Some(format!(
-                "test ! -e {} && echo node >> {}",
-                n.path("fail"),
-                n.path("restarts.log")
+                "if test -e {d}/pre; then rm {d}/pre; exit 1; fi; \
+                 if test -e {d}/first; then rm {d}/first; echo node >> {log}; exit 0; fi; \
+                 test ! -e {d}/fail && echo node >> {log}"
             )),
             ..Default::default()
         }
@@ -195,45 +210,53 @@ fn a_batch_that_fails_whole_ends_the_run_as_ansible_playbook_does() {
     let pb = w.dir.path().join("serial.yml");
     std::fs::write(
         &pb,
-        "- name: restart\n  restart_nodes: {only_changed: false, \
+        "- name: before\n  restart_nodes: {only_changed: false, serial: \"100%\", wait_ready: false}\n\
+         - name: restart\n  restart_nodes: {only_changed: false, \
          serial: \"{{ openshift_restart_nodes_serial }}\", wait_ready: false}\n\
          - name: after\n  restart_masters: {only_changed: false}\n",
     )
     .unwrap();
     let names = names();
-    // (serial, failing node indexes)
-    let cases: [(serde_json::Value, &[usize]); 5] = [
+    let case = |serial: serde_json::Value, before, fail| Case {
+        serial,
+        before,
+        fail,
+    };
+    let cases = [
         // The first batch fails whole: nothing after it starts.
-        (2.into(), &[0, 1]),
+        case(2.into(), &[], &[0, 1]),
         // A later batch fails whole: the batches before it stay done.
-        (2.into(), &[2, 3]),
+        case(2.into(), &[], &[2, 3]),
         // A failure in every batch, none whole: everything runs.
-        (2.into(), &[0, 3, 5]),
+        case(2.into(), &[], &[0, 3, 5]),
         // A list: batches of 1, 3, 2; the second fails whole.
-        (serde_json::json!([1, "50%"]), &[1, 2, 3]),
+        case(serde_json::json!([1, "50%"]), &[], &[1, 2, 3]),
         // One batch of all, not all failing.
-        (serde_json::json!("100%"), &[1, 2, 3, 4, 5]),
+        case(serde_json::json!("100%"), &[], &[1, 2, 3, 4, 5]),
+        // node1 failed the step before: it keeps its place in the first batch (not
+        // run, no new failure), so node2 failing alone does not end the run, nor does
+        // node3 with node4 fine. Batches cut over the live nodes only would have put
+        // node2 and node3 together and stopped.
+        case(2.into(), &[0], &[1, 2]),
+        // Every node of the step before failed: that one-batch step ends the run.
+        case(2.into(), &[0, 1, 2, 3, 4, 5], &[]),
     ];
     let mut differ = Vec::new();
-    for (serial, fail) in cases {
-        let want = ansible(w.dir.path(), &serial, fail);
-        let (got, restarts) = regauth(&w, &inv, &pb, &serial, fail);
-        // The node restarts really ran exactly where the recap says a host changed
-        // in the restart step (node1 is also the master; its master restart is
-        // logged in the same file).
+    for c in &cases {
+        let want = ansible(w.dir.path(), c);
+        let (got, restarts) = regauth(&w, &inv, &pb, c);
+        let what = format!(
+            "serial {}, failing before {:?}, failing {:?}",
+            c.serial, c.before, c.fail
+        );
+        // Each restart that succeeded (node or master: node1 is also the master) is
+        // one line in the node's log and one `changed` in the recap.
         for (i, n) in names.iter().enumerate() {
-            let master = usize::from(i == 0 && got.after_ran && !got.retry.contains(n));
-            let node = usize::from(got.recap.get(n).is_some_and(|s| s[3] == 0));
-            assert_eq!(
-                restarts[i],
-                node + master,
-                "serial {serial}, failing {fail:?}: {n} restarts: {got:#?}"
-            );
+            let changed = got.recap.get(n).map_or(0, |s| s[1]);
+            assert_eq!(restarts[i] as u64, changed, "{what}: {n}: {got:#?}");
         }
         if got != want {
-            differ.push(format!(
-                "serial {serial}, failing {fail:?}:\nansible {want:#?}\nregauth {got:#?}"
-            ));
+            differ.push(format!("{what}:\nansible {want:#?}\nregauth {got:#?}"));
         }
     }
     assert!(differ.is_empty(), "{}", differ.join("\n"));
@@ -251,13 +274,15 @@ fn a_batch_that_fails_whole_ends_the_run_as_ansible_playbook_does() {
     let pb = w.dir.path().join("files.yml");
     std::fs::write(
         &pb,
-        "- name: files\n  auth_files: {hosts: nodes, files: [node], \
+        "- name: before\n  restart_nodes: {only_changed: false, serial: \"100%\", wait_ready: false}\n\
+         - name: files\n  auth_files: {hosts: nodes, files: [node], \
          serial: \"{{ openshift_restart_nodes_serial }}\"}\n\
          - name: after\n  restart_masters: {only_changed: false}\n",
     )
     .unwrap();
-    let want = ansible(w.dir.path(), &2.into(), &[0, 1]);
-    let (got, _) = regauth(&w, &inv, &pb, &2.into(), &[0, 1]);
+    let c = case(2.into(), &[], &[0, 1]);
+    let want = ansible(w.dir.path(), &c);
+    let (got, _) = regauth(&w, &inv, &pb, &c);
     assert_eq!(got, want);
     for i in 2..NODES {
         assert!(

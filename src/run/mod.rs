@@ -280,6 +280,15 @@ impl<'a> Engine<'a> {
 
     /// Hosts of a group that are in the model, selected by --limit and still alive.
     fn hosts_of(&self, group: &str) -> Vec<&'a HostSpec> {
+        let mut hosts = self.play_hosts(group);
+        hosts.retain(|h| !self.dead.contains(&h.name));
+        hosts
+    }
+
+    /// Hosts of a group that are in the model and selected by --limit, those failed in
+    /// earlier steps included: Ansible cuts `serial` batches over these (a failed host
+    /// keeps its place in its batch, is not run, and is no new failure of the batch).
+    fn play_hosts(&self, group: &str) -> Vec<&'a HostSpec> {
         let mut by_name: HashMap<&str, &'a HostSpec> = HashMap::new();
         for h in self.model.nodes.iter().chain(&self.model.masters) {
             by_name.entry(h.name.as_str()).or_insert(h);
@@ -289,7 +298,6 @@ impl<'a> Engine<'a> {
             .into_iter()
             .filter_map(|n| by_name.get(n).copied())
             .filter(|h| self.limit.as_ref().is_none_or(|l| l.contains(&h.name)))
-            .filter(|h| !self.dead.contains(&h.name))
             .collect()
     }
 
@@ -433,13 +441,14 @@ impl<'a> Engine<'a> {
         targets: &[AuthTarget],
         serial: Option<&SerialSpec>,
     ) -> Vec<Outcome> {
-        let hosts = self.hosts_of(group);
+        let hosts = self.play_hosts(group);
         // Checked before the first step.
         let serialised = serial.is_some();
         let serial = serial.map_or_else(Serial::default, |s| self.serial(s).unwrap_or_default());
         let (check, diff) = (self.check, self.s.diff);
         let mut outcomes = Vec::new();
-        for chunk in serial.split(&hosts) {
+        for batch in serial.split(&hosts) {
+            let chunk = self.alive(batch);
             let start = outcomes.len();
             let forks = self.s.forks.clamp(1, chunk.len().max(1));
             let update = |sess: &Session, h: &HostSpec| {
@@ -461,7 +470,7 @@ impl<'a> Engine<'a> {
                     .insert(h.name.clone(), mine);
                 r
             };
-            for (host, r) in self.on_hosts(chunk, forks, update) {
+            for (host, r) in self.on_hosts(&chunk, forks, update) {
                 match r {
                     Ok(results) => {
                         let changed: Vec<&files::FileResult> =
@@ -490,12 +499,19 @@ impl<'a> Engine<'a> {
                 }
             }
             if crate::interrupt::interrupted()
-                || (serialised && self.whole_batch_failed(chunk.len(), &outcomes[start..]))
+                || (serialised && self.whole_batch_failed(batch.len(), &outcomes[start..]))
             {
                 break;
             }
         }
         outcomes
+    }
+
+    /// The hosts of a batch not failed in an earlier step.
+    fn alive(&self, batch: &[&'a HostSpec]) -> Vec<&'a HostSpec> {
+        let mut hosts = batch.to_vec();
+        hosts.retain(|h| !self.dead.contains(&h.name));
+        hosts
     }
 
     /// Ansible's end of a `serial` play: when every host of a batch failed or was
@@ -657,7 +673,7 @@ impl<'a> Engine<'a> {
         wait_ready: bool,
         timeout: Duration,
     ) -> Vec<Outcome> {
-        let candidates: Vec<&'a HostSpec> = self.hosts_of("nodes");
+        let candidates: Vec<&'a HostSpec> = self.play_hosts("nodes");
         // Batches over all the step's nodes, as Ansible's `serial` play over them
         // (unchanged nodes are skipped inside their batch); checked before the first step.
         let serial = self.serial(serial).unwrap_or_default();
@@ -665,9 +681,9 @@ impl<'a> Engine<'a> {
             .split(&candidates)
             .into_iter()
             .map(|b| {
-                let (todo, rest) = b
-                    .iter()
-                    .copied()
+                let (todo, rest) = self
+                    .alive(b)
+                    .into_iter()
                     .partition(|h| !only_changed || self.file_changed(h, AuthTarget::Node));
                 (b.len(), todo, rest)
             })
