@@ -34,6 +34,8 @@ struct Measure {
     wall: Duration,
     /// user + sys seconds of the process (and any children it waited for).
     cpu: f64,
+    /// Of which in the kernel (syscalls, and loopback TCP processed in our context).
+    sys: f64,
     /// Peak resident set, in MB.
     rss_mb: f64,
     ok: bool,
@@ -65,6 +67,7 @@ fn measured(c: &mut Command, dir: &Path, tag: &str) -> Measure {
     Measure {
         wall,
         cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
+        sys: tv(ru.ru_stime),
         rss_mb: ru.ru_maxrss as f64 / 1024.0,
         ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
@@ -192,11 +195,12 @@ fn main() {
                 .to_string()
         };
         format!(
-            "{what:<44} {:>7.1} s  {:.2}x  RSS {:>5.1} MB  CPU {:>4.2} ms/node  ({} handshakes, {} reconnects, budget {})  load {load}\n    {check}",
+            "{what:<44} {:>7.1} s  {:.2}x  RSS {:>5.1} MB  CPU {:>4.2} ms/node (sys {:.2})  ({} handshakes, {} reconnects, budget {})  load {load}\n    {check}",
             m.wall.as_secs_f64(),
             m.wall.as_secs_f64() / floor_wall.as_secs_f64(),
             m.rss_mb,
             m.cpu * 1000.0 / nodes as f64,
+            m.sys * 1000.0 / nodes as f64,
             field("handshakes"),
             field("reconnects"),
             field("budget"),
@@ -238,11 +242,12 @@ fn main() {
         let what = "parallel-ssh, pool 100, one exec per node";
         let check = verify(&lab, what);
         lines.push(format!(
-            "{what:<44} {:>7.1} s  {:.2}x  RSS {:>5.1} MB  CPU {:>4.2} ms/node  load {load}\n    {check}",
+            "{what:<44} {:>7.1} s  {:.2}x  RSS {:>5.1} MB  CPU {:>4.2} ms/node (sys {:.2})  load {load}\n    {check}",
             m.wall.as_secs_f64(),
             m.wall.as_secs_f64() / floor_wall.as_secs_f64(),
             m.rss_mb,
             m.cpu * 1000.0 / nodes as f64,
+            m.sys * 1000.0 / nodes as f64,
         ));
     } else {
         lines.push("parallel-ssh: not installed (pip install parallel-ssh), row skipped".into());

@@ -264,13 +264,7 @@ fn closed_port_is_unreachable_quickly() {
 #[test]
 fn wrong_key_is_an_auth_failure() {
     let lab = SshLab::new().start();
-    let other_key = lab.dir().join("not_authorized");
-    let out = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&other_key)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let other_key = new_key(lab.dir(), "not_authorized", &["-t", "ed25519", "-N", ""]);
     let target = regauth::model::SshTarget {
         key_file: Some(other_key),
         ..lab.nodes[0].target()
@@ -278,6 +272,82 @@ fn wrong_key_is_an_auth_failure() {
     let err = connect(&target, &lab.connect_options()).unwrap_err();
     assert!(matches!(err, SshError::Auth { .. }), "{err}");
     assert_eq!(err.exit(), Exit::Unreachable);
+}
+
+/// A new key pair `dir/name` made by `ssh-keygen ARGS`.
+fn new_key(dir: &Path, name: &str, args: &[&str]) -> std::path::PathBuf {
+    let key = dir.join(name);
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-C", name, "-f"])
+        .arg(&key)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    key
+}
+
+/// A new key pair (see [`new_key`]), authorized on every node of the lab.
+fn authorized_key(lab: &support::sshd::Lab, name: &str, args: &[&str]) -> std::path::PathBuf {
+    let key = new_key(lab.dir(), name, args);
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let mut keys = std::fs::read_to_string(&lab.authorized_keys).unwrap();
+    keys.push_str(&public);
+    std::fs::write(&lab.authorized_keys, keys).unwrap();
+    key
+}
+
+#[test]
+fn keys_parsed_once_sign_every_connection_and_others_keep_libssh2() {
+    let lab = SshLab::new().nodes(2).start();
+    let opts = lab.connect_options();
+    let with_key = |key: &Path| regauth::model::SshTarget {
+        key_file: Some(key.to_path_buf()),
+        ..lab.nodes[0].target()
+    };
+    let signatures = |key: &Path| {
+        let loaded = opts.files.key(key).unwrap().unwrap();
+        loaded.native_signatures()
+    };
+    let ecdsa = authorized_key(&lab, "client_ecdsa", &["-t", "ecdsa", "-N", ""]);
+    let rsa = authorized_key(&lab, "client_rsa", &["-t", "rsa", "-b", "2048", "-N", ""]);
+    let rsa_pem = authorized_key(
+        &lab,
+        "client_rsa_pem",
+        &["-t", "rsa", "-m", "PEM", "-N", ""],
+    );
+    let locked = authorized_key(&lab, "client_locked", &["-t", "ed25519", "-N", "secret"]);
+
+    // The lab's ed25519 key and an ECDSA key: one parse, a signature per connection,
+    // on every node; each session runs commands.
+    for key in [&lab.client_key, &ecdsa] {
+        for node in &lab.nodes {
+            let target = regauth::model::SshTarget {
+                key_file: Some(key.clone()),
+                ..node.target()
+            };
+            let s = connect(&target, &opts).unwrap();
+            assert!(run(&s, "true").unwrap().success());
+        }
+        assert_eq!(signatures(key), Some(2), "{}", key.display());
+    }
+    // RSA (OpenSSH and PEM format): libssh2 signs, as before.
+    for key in [&rsa, &rsa_pem] {
+        let s = connect(&with_key(key), &opts).unwrap();
+        assert!(run(&s, "true").unwrap().success());
+        assert_eq!(signatures(key), None, "{}", key.display());
+    }
+    // A passphrase-protected key stays libssh2's, which cannot use it without one.
+    let err = connect(&with_key(&locked), &opts).unwrap_err();
+    assert!(matches!(err, SshError::Auth { .. }), "{err}");
+    assert_eq!(signatures(&locked), None);
+    // A key the node does not accept: refused before anything is signed.
+    let stranger = new_key(lab.dir(), "stranger", &["-t", "ed25519", "-N", ""]);
+    let err = connect(&with_key(&stranger), &opts).unwrap_err();
+    assert!(matches!(err, SshError::Auth { .. }), "{err}");
+    assert!(err.to_string().contains("stranger"), "{err}");
+    assert_eq!(err.exit(), Exit::Unreachable);
+    assert_eq!(signatures(&stranger), Some(0));
 }
 
 #[test]

@@ -1,11 +1,12 @@
 //! Files every connection of a run reads, read once: the known_hosts file (parsed) and
-//! private keys (kept in memory, zeroized when the run ends). On a 2,000-host run,
+//! private keys (parsed and kept in memory, zeroized when the run ends). On a 2,000-host run,
 //! reading them per host cost a descriptor each at the worst moment (a host whose
 //! key file could not be opened under EMFILE looked like an authentication failure)
 //! and the known_hosts parse grew with hosts squared.
 
 use super::SshError;
 use super::known_hosts::KnownHosts;
+use super::sign::NativeKey;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -20,8 +21,44 @@ fn stamp(path: &Path) -> Stamp {
     Some((m.len(), m.modified().ok()?))
 }
 
-/// A private key file's text, or why it could not be read.
-pub type KeyText = Result<Arc<Zeroizing<String>>, String>;
+/// A private key file as read, or why it could not be read.
+pub type KeyText = Result<Arc<LoadedKey>, String>;
+
+/// A private key file, read and parsed once per run.
+pub enum LoadedKey {
+    /// An unencrypted ed25519 or ECDSA OpenSSH key: regauth signs with it itself.
+    Native(Box<NativeKey>),
+    /// Any other key: its text for libssh2, which parses it per connection, and the
+    /// public half when it can be read without the passphrase (an unencrypted
+    /// OpenSSH key), which spares libssh2 a second parse to derive it.
+    Libssh2 {
+        /// The file's text.
+        text: Zeroizing<String>,
+        /// An authorized_keys line.
+        public: Option<String>,
+    },
+}
+
+impl LoadedKey {
+    fn parse(text: String) -> LoadedKey {
+        let text = Zeroizing::new(text);
+        match NativeKey::parse(&text) {
+            Some(key) => LoadedKey::Native(Box::new(key)),
+            None => LoadedKey::Libssh2 {
+                public: public_line(&text),
+                text,
+            },
+        }
+    }
+
+    /// How many signatures regauth made with it itself (`None`: libssh2 signs).
+    pub fn native_signatures(&self) -> Option<usize> {
+        match self {
+            LoadedKey::Native(k) => Some(k.signatures()),
+            LoadedKey::Libssh2 { .. } => None,
+        }
+    }
+}
 
 /// Shared by every connection made with one `ConnectOptions` (clones share it).
 #[derive(Default)]
@@ -68,17 +105,17 @@ impl FileCache {
         Ok(Some(k))
     }
 
-    /// A private key's text (or why it cannot be read), read on first use and kept,
-    /// so every host gets the same answer without a descriptor spent per host. The
-    /// outer error is running out of descriptors or memory: not kept, and not about
-    /// the key.
+    /// A private key (or why it cannot be read), read and parsed on first use and
+    /// kept, so every host gets the same answer without a descriptor or a parse spent
+    /// per host. The outer error is running out of descriptors or memory: not kept,
+    /// and not about the key.
     pub fn key(&self, path: &Path) -> Result<KeyText, std::io::Error> {
         let mut map = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(k) = map.get(path) {
             return Ok(k.clone());
         }
         let k = match std::fs::read_to_string(path) {
-            Ok(t) => Ok(Arc::new(Zeroizing::new(t))),
+            Ok(t) => Ok(Arc::new(LoadedKey::parse(t))),
             Err(e) if super::exhaustion(&e).is_some() => return Err(e),
             Err(e) => Err(format!("{}: {e}", path.display())),
         };
@@ -88,44 +125,14 @@ impl FileCache {
 }
 
 /// The public half of an unencrypted OpenSSH-format private key, as an
-/// authorized_keys line; `None` for anything else. Given to libssh2 with the private
-/// key, it spares a second parse of the private key per connection: libssh2's
-/// OpenSSL backend sets up OpenSSL 3's decoders for every parse (PEM first, then
-/// OpenSSH), which callgrind showed as about half of regauth's instructions per host.
+/// authorized_keys line; `None` for anything else (encrypted keys keep libssh2's own
+/// path and errors).
 pub fn public_line(text: &str) -> Option<String> {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let body: String = text
-        .lines()
-        .skip_while(|l| l.trim() != "-----BEGIN OPENSSH PRIVATE KEY-----")
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .map(str::trim)
-        .collect();
-    let raw = Zeroizing::new(b64.decode(body).ok()?);
-    let mut r = raw.strip_prefix(b"openssh-key-v1\0")?;
-    fn string<'a>(r: &mut &'a [u8]) -> Option<&'a [u8]> {
-        let (len, tail) = r.split_first_chunk::<4>()?;
-        let n = u32::from_be_bytes(*len) as usize;
-        let s = tail.get(..n)?;
-        *r = &tail[n..];
-        Some(s)
-    }
-    // Encrypted keys keep libssh2's own path (and its errors).
-    if string(&mut r)? != b"none" {
+    let key = ssh_key::PrivateKey::from_openssh(text).ok()?;
+    if key.is_encrypted() {
         return None;
     }
-    string(&mut r)?; // kdf name
-    string(&mut r)?; // kdf options
-    let (count, tail) = r.split_first_chunk::<4>()?;
-    if u32::from_be_bytes(*count) != 1 {
-        return None;
-    }
-    r = tail;
-    let blob = string(&mut r)?;
-    let mut b = blob;
-    let kind = std::str::from_utf8(string(&mut b)?).ok()?;
-    Some(format!("{kind} {}", b64.encode(blob)))
+    key.public_key().to_openssh().ok()
 }
 
 #[cfg(test)]
@@ -146,9 +153,8 @@ mod public_tests {
             assert!(ok.success());
             let text = std::fs::read_to_string(&key).unwrap();
             let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-            let want: Vec<&str> = public.split_whitespace().take(2).collect();
             match pass {
-                "" => assert_eq!(public_line(&text).unwrap(), want.join(" ")),
+                "" => assert_eq!(public_line(&text).unwrap(), public.trim()),
                 _ => assert_eq!(public_line(&text), None),
             }
         }

@@ -1,6 +1,7 @@
 //! Reaching nodes over SSH: sessions with checked host keys (`session`), the
 //! known_hosts file (`known_hosts`), the one-round-trip read and write protocol
-//! run on the node (`remote`), and a bounded pool to do it on many hosts at once.
+//! run on the node (`remote`), user keys parsed once per run and signed with here
+//! (`sign`, `cache`), and a bounded pool to do it on many hosts at once.
 //!
 //! Everything here is blocking (libssh2 through `ssh2`) and `Send`: async callers run
 //! it on `tokio::task::spawn_blocking`. A caller's shape per host is
@@ -11,6 +12,7 @@ pub mod cache;
 pub mod known_hosts;
 pub mod remote;
 pub mod session;
+pub mod sign;
 
 pub use known_hosts::{HostKeyStatus, KnownHosts};
 pub use remote::{FileWrite, RemoteFile, RunOutput, WriteOutcome, read_files, run, write_files};

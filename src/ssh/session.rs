@@ -2,7 +2,7 @@
 //! with curve25519 first, the host key checked against known_hosts BEFORE anything
 //! about the user is sent, then public-key authentication.
 
-use super::cache::FileCache;
+use super::cache::{FileCache, LoadedKey};
 use super::known_hosts::{self, HostKeyStatus, KnownHosts};
 use super::{HostKeyInfo, SshError};
 use crate::model::SshTarget;
@@ -364,31 +364,22 @@ fn authenticate(
         let ok = match source {
             AuthSource::Agent => try_agent(ssh, host, user, &mut tried)?,
             AuthSource::KeyFile(path) => {
-                let text = files.key(path).map_err(|e| {
+                let key = files.key(path).map_err(|e| {
                     SshError::exhausted(host, e).unwrap_or_else(|source| SshError::Transport {
                         host: host.to_string(),
                         op: "reading the private key",
                         source,
                     })
                 })?;
-                match text {
-                    Err(why) => {
-                        tried.push(why);
-                        false
-                    }
-                    Ok(text) => match ssh.userauth_pubkey_memory(
-                        user,
-                        super::cache::public_line(&text).as_deref(),
-                        &text,
-                        None,
-                    ) {
-                        Ok(()) => true,
-                        Err(e) => {
-                            tried.push(format!("{}: {}", path.display(), e.message()));
-                            false
-                        }
-                    },
-                }
+                let result = match key.as_deref() {
+                    Err(why) => Err(why.clone()),
+                    Ok(LoadedKey::Native(key)) => super::sign::userauth(ssh, user, key)
+                        .map_err(|e| format!("{}: {}", path.display(), e.message())),
+                    Ok(LoadedKey::Libssh2 { text, public }) => ssh
+                        .userauth_pubkey_memory(user, public.as_deref(), text, None)
+                        .map_err(|e| format!("{}: {}", path.display(), e.message())),
+                };
+                result.map_err(|why| tried.push(why)).is_ok()
             }
         };
         if ok {
