@@ -10,7 +10,7 @@ use regauth::ssh::{
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use support::sshd::SshLab;
 
@@ -422,12 +422,11 @@ fn secrets_never_appear_in_argv_environment_or_sshd_log() {
     let session = connect(&node.target(), &lab.connect_options()).unwrap();
 
     let done = AtomicBool::new(false);
-    let (seen, scans) = std::thread::scope(|s| {
+    let scans = AtomicU32::new(0);
+    let seen = std::thread::scope(|s| {
         let watcher = s.spawn(|| {
             let mut seen = Vec::new();
-            let mut scans = 0u32;
             while !done.load(Ordering::Relaxed) {
-                scans += 1;
                 for entry in std::fs::read_dir("/proc").unwrap().flatten() {
                     for file in ["cmdline", "environ"] {
                         if let Ok(bytes) = std::fs::read(entry.path().join(file)) {
@@ -438,10 +437,15 @@ fn secrets_never_appear_in_argv_environment_or_sshd_log() {
                         }
                     }
                 }
+                scans.fetch_add(1, Ordering::Relaxed);
             }
-            (seen, scans)
+            seen
         });
-        for i in 0..15 {
+        // Writes go on until the watcher has swept /proc several times while they ran:
+        // a write takes milliseconds, a sweep under load can take longer than 15 of them.
+        let mut i = 0;
+        while i < 15 || (scans.load(Ordering::Relaxed) < 5 && i < 2000) {
+            i += 1;
             let body = format!("{{\"auths\":{{\"r\":{{\"auth\":\"{secret}-{i}\"}}}}}}");
             let out = write_files(
                 &session,
@@ -459,7 +463,10 @@ fn secrets_never_appear_in_argv_environment_or_sshd_log() {
         watcher.join().unwrap()
     });
     assert!(seen.is_empty(), "secret visible: {seen:?}");
-    assert!(scans > 3, "watcher did not run during the writes");
+    assert!(
+        scans.load(Ordering::Relaxed) >= 5,
+        "watcher did not run during the writes"
+    );
     assert!(!node.log_text().contains(&secret));
     assert!(std::fs::read_to_string(&path).unwrap().contains(&secret));
 }
