@@ -13,6 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use hmac::{Hmac, Mac};
 use sha2::Digest;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -40,15 +41,32 @@ enum Marker {
 #[derive(Debug, Clone)]
 struct Entry {
     marker: Marker,
-    hosts: String,
+    hosts: Hosts,
     key_type: String,
     key: Vec<u8>,
 }
 
+#[derive(Debug, Clone)]
+enum Hosts {
+    /// `|1|salt|hash`, decoded once (`None`: malformed, matches nothing).
+    Hashed(Option<(Vec<u8>, Vec<u8>)>),
+    /// `a,b,!c,*.d`.
+    Patterns(String),
+}
+
 /// The parsed entries of one known_hosts file.
+///
+/// Entries whose host field lists only plain names are indexed by name; hashed,
+/// wildcard and negated ones are matched one by one. A run looks every host up
+/// (twice per handshake), so a linear scan made the cost grow with hosts squared:
+/// at 2,000 hosts as much per connection as the key exchange.
 #[derive(Debug, Clone, Default)]
 pub struct KnownHosts {
     entries: Vec<Entry>,
+    /// Lowercased plain name → indices of the entries listing it, in file order.
+    by_name: HashMap<String, Vec<usize>>,
+    /// Indices of the entries that must be matched one by one.
+    others: Vec<usize>,
 }
 
 /// The name a host is filed under: `host` on port 22, `[host]:port` otherwise.
@@ -89,19 +107,57 @@ impl KnownHosts {
 
     /// Parses known_hosts text, skipping comments and lines it cannot read.
     pub fn parse(text: &str) -> Self {
-        let entries = text.lines().filter_map(parse_line).collect();
-        KnownHosts { entries }
+        let entries: Vec<Entry> = text.lines().filter_map(parse_line).collect();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut others = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            match &e.hosts {
+                Hosts::Patterns(p) if !p.contains(['*', '?', '!']) => {
+                    for name in p.split(',') {
+                        let at = by_name.entry(name.to_ascii_lowercase()).or_default();
+                        if at.last() != Some(&i) {
+                            at.push(i);
+                        }
+                    }
+                }
+                _ => others.push(i),
+            }
+        }
+        KnownHosts {
+            entries,
+            by_name,
+            others,
+        }
+    }
+
+    /// The entries for `name`, in file order.
+    fn matching<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s Entry> {
+        let mut at: Vec<usize> = self
+            .by_name
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default();
+        let plain = at.len();
+        at.extend(
+            self.others
+                .iter()
+                .copied()
+                .filter(|&i| hosts_match(&self.entries[i].hosts, name)),
+        );
+        if plain > 0 && at.len() > plain {
+            at.sort_unstable();
+        }
+        at.into_iter().map(|i| &self.entries[i])
     }
 
     /// Key types on file for `name` (see [`host_name`]), in file order, without repeats.
     pub fn key_types(&self, name: &str) -> Vec<String> {
         let mut types: Vec<String> = Vec::new();
         for e in self
-            .entries
-            .iter()
+            .matching(name)
             .filter(|e| matches!(e.marker, Marker::None))
         {
-            if hosts_match(&e.hosts, name) && !types.contains(&e.key_type) {
+            if !types.contains(&e.key_type) {
                 types.push(e.key_type.clone());
             }
         }
@@ -117,10 +173,7 @@ impl KnownHosts {
     pub fn check(&self, name: &str, blob: &[u8]) -> HostKeyStatus {
         let mut seen = false;
         let mut matched = false;
-        for e in &self.entries {
-            if !hosts_match(&e.hosts, name) {
-                continue;
-            }
+        for e in self.matching(name) {
             match e.marker {
                 Marker::Revoked if e.key == blob => return HostKeyStatus::Revoked,
                 Marker::Revoked | Marker::CertAuthority => {}
@@ -156,19 +209,25 @@ fn parse_line(line: &str) -> Option<Entry> {
     }
     let key_type = fields.next()?.to_string();
     let key = STANDARD.decode(fields.next()?).ok()?;
+    let hosts = match first.strip_prefix("|1|") {
+        Some(hashed) => Hosts::Hashed(decode_hashed(hashed)),
+        None => Hosts::Patterns(first.to_string()),
+    };
     Some(Entry {
         marker,
-        hosts: first.to_string(),
+        hosts,
         key_type,
         key,
     })
 }
 
 /// Whether a host field (`a,b,!c,*.d` or `|1|salt|hash`) matches `name`.
-fn hosts_match(field: &str, name: &str) -> bool {
-    if let Some(hashed) = field.strip_prefix("|1|") {
-        return hashed_match(hashed, name);
-    }
+fn hosts_match(hosts: &Hosts, name: &str) -> bool {
+    let field = match hosts {
+        Hosts::Hashed(Some((salt, hash))) => return hashed_match(salt, hash, name),
+        Hosts::Hashed(None) => return false,
+        Hosts::Patterns(p) => p,
+    };
     let name = name.to_ascii_lowercase();
     let mut positive = false;
     for pattern in field.split(',') {
@@ -186,18 +245,18 @@ fn hosts_match(field: &str, name: &str) -> bool {
     positive
 }
 
-fn hashed_match(hashed: &str, name: &str) -> bool {
-    let Some((salt, hash)) = hashed.split_once('|') else {
-        return false;
-    };
-    let (Ok(salt), Ok(hash)) = (STANDARD.decode(salt), STANDARD.decode(hash)) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(&salt) else {
+fn hashed_match(salt: &[u8], hash: &[u8], name: &str) -> bool {
+    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(salt) else {
         return false;
     };
     mac.update(name.as_bytes());
-    mac.verify_slice(&hash).is_ok()
+    mac.verify_slice(hash).is_ok()
+}
+
+/// The salt and hash of a hashed host field (after `|1|`).
+fn decode_hashed(hashed: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (salt, hash) = hashed.split_once('|')?;
+    Some((STANDARD.decode(salt).ok()?, STANDARD.decode(hash).ok()?))
 }
 
 /// `*` and `?` wildcards, as in OpenSSH's `match_pattern`.
@@ -336,6 +395,29 @@ mod tests {
         assert_eq!(kh.check("a.example.com", &ed), HostKeyStatus::Mismatch);
         assert_eq!(kh.key_types("node9"), vec!["ssh-rsa", "ssh-ed25519"]);
         assert_eq!(kh.key_types("[127.0.0.1]:2202"), vec!["ssh-ed25519"]);
+    }
+
+    #[test]
+    fn indexed_and_scanned_entries_keep_file_order() {
+        let ed = blob("ssh-ed25519", b"one");
+        let rsa = blob("ssh-rsa", b"two");
+        let ecdsa = blob("ecdsa-sha2-nistp256", b"three");
+        let text = [
+            line("n*", &rsa),
+            line("n1,N1,other", &ed),
+            line(&hashed("n1", b"salt"), &ecdsa),
+            line("n1,!n1", &ed),
+        ]
+        .concat();
+        let kh = KnownHosts::parse(&text);
+        assert_eq!(
+            kh.key_types("n1"),
+            vec!["ssh-rsa", "ssh-ed25519", "ecdsa-sha2-nistp256"]
+        );
+        assert_eq!(kh.matching("n1").count(), 3);
+        assert_eq!(kh.key_types("OTHER"), vec!["ssh-ed25519"]);
+        assert_eq!(kh.check("n1", &ecdsa), HostKeyStatus::Match);
+        assert_eq!(kh.check("n2", &ed), HostKeyStatus::Mismatch);
     }
 
     #[test]
