@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// What the file says about a presented host key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +49,9 @@ struct Entry {
 
 #[derive(Debug, Clone)]
 enum Hosts {
-    /// `|1|salt|hash`, decoded once (`None`: malformed, matches nothing).
-    Hashed(Option<(Vec<u8>, Vec<u8>)>),
+    /// `|1|salt|hash`: the HMAC keyed with the salt, and the hash (`None`: malformed,
+    /// matches nothing).
+    Hashed(Option<(Hmac<sha1::Sha1>, Vec<u8>)>),
     /// `a,b,!c,*.d`.
     Patterns(String),
 }
@@ -57,9 +59,10 @@ enum Hosts {
 /// The parsed entries of one known_hosts file.
 ///
 /// Entries whose host field lists only plain names are indexed by name; hashed,
-/// wildcard and negated ones are matched one by one. A run looks every host up
-/// (twice per handshake), so a linear scan made the cost grow with hosts squared:
-/// at 2,000 hosts as much per connection as the key exchange.
+/// wildcard and negated ones are matched one by one, once per name: a run looks
+/// every host up twice per handshake, and a linear scan per lookup made the cost
+/// grow with hosts squared (at 2,000 hosts as much per connection as the key
+/// exchange; with hashed entries, an HMAC per entry per lookup).
 #[derive(Debug, Clone, Default)]
 pub struct KnownHosts {
     entries: Vec<Entry>,
@@ -67,6 +70,8 @@ pub struct KnownHosts {
     by_name: HashMap<String, Vec<usize>>,
     /// Indices of the entries that must be matched one by one.
     others: Vec<usize>,
+    /// Name → indices of the `others` it matched, for names looked up before.
+    scanned: Arc<Mutex<HashMap<String, Arc<[usize]>>>>,
 }
 
 /// The name a host is filed under: `host` on port 22, `[host]:port` otherwise.
@@ -127,6 +132,7 @@ impl KnownHosts {
             entries,
             by_name,
             others,
+            scanned: Arc::default(),
         }
     }
 
@@ -138,16 +144,30 @@ impl KnownHosts {
             .cloned()
             .unwrap_or_default();
         let plain = at.len();
-        at.extend(
-            self.others
-                .iter()
-                .copied()
-                .filter(|&i| hosts_match(&self.entries[i].hosts, name)),
-        );
+        at.extend_from_slice(&self.scan(name));
         if plain > 0 && at.len() > plain {
             at.sort_unstable();
         }
         at.into_iter().map(|i| &self.entries[i])
+    }
+
+    /// The `others` matching `name`, matched on the first lookup of the name.
+    fn scan(&self, name: &str) -> Arc<[usize]> {
+        if self.others.is_empty() {
+            return Arc::default();
+        }
+        let memo = || self.scanned.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = memo().get(name) {
+            return found.clone();
+        }
+        let found: Arc<[usize]> = self
+            .others
+            .iter()
+            .copied()
+            .filter(|&i| hosts_match(&self.entries[i].hosts, name))
+            .collect();
+        memo().insert(name.to_string(), found.clone());
+        found
     }
 
     /// Key types on file for `name` (see [`host_name`]), in file order, without repeats.
@@ -224,7 +244,7 @@ fn parse_line(line: &str) -> Option<Entry> {
 /// Whether a host field (`a,b,!c,*.d` or `|1|salt|hash`) matches `name`.
 fn hosts_match(hosts: &Hosts, name: &str) -> bool {
     let field = match hosts {
-        Hosts::Hashed(Some((salt, hash))) => return hashed_match(salt, hash, name),
+        Hosts::Hashed(Some((keyed, hash))) => return hashed_match(keyed, hash, name),
         Hosts::Hashed(None) => return false,
         Hosts::Patterns(p) => p,
     };
@@ -245,18 +265,17 @@ fn hosts_match(hosts: &Hosts, name: &str) -> bool {
     positive
 }
 
-fn hashed_match(salt: &[u8], hash: &[u8], name: &str) -> bool {
-    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(salt) else {
-        return false;
-    };
+fn hashed_match(keyed: &Hmac<sha1::Sha1>, hash: &[u8], name: &str) -> bool {
+    let mut mac = keyed.clone();
     mac.update(name.as_bytes());
     mac.verify_slice(hash).is_ok()
 }
 
-/// The salt and hash of a hashed host field (after `|1|`).
-fn decode_hashed(hashed: &str) -> Option<(Vec<u8>, Vec<u8>)> {
+/// The HMAC keyed with the salt, and the hash, of a hashed host field (after `|1|`).
+fn decode_hashed(hashed: &str) -> Option<(Hmac<sha1::Sha1>, Vec<u8>)> {
     let (salt, hash) = hashed.split_once('|')?;
-    Some((STANDARD.decode(salt).ok()?, STANDARD.decode(hash).ok()?))
+    let keyed = Hmac::new_from_slice(&STANDARD.decode(salt).ok()?).ok()?;
+    Some((keyed, STANDARD.decode(hash).ok()?))
 }
 
 /// `*` and `?` wildcards, as in OpenSSH's `match_pattern`.
