@@ -254,6 +254,61 @@ fn a_hung_restart_is_failed_not_unreachable() {
     assert!(t.contains("unreachable=0    failed=1"), "{t}");
 }
 
+/// Masters restart one at a time, the installer's `serial: 1` play: when the first
+/// master's restart fails, ansible-playbook ends the play and the playbook there, so the
+/// next master is never taken down too. Here: master 1 fails, masters 2 and 3 stay up.
+#[test]
+fn a_failed_master_restart_stops_before_the_next_master() {
+    let w = World::new(3);
+    let inv = w.inventory_with(USER, PASSWORD, |i| HostOverride {
+        // Later on the line wins, as in Ansible's INI host lines.
+        extra: if i == 0 {
+            "regauth_master_restart_command=false".into()
+        } else {
+            String::new()
+        },
+        ..Default::default()
+    });
+    let text_inv = std::fs::read_to_string(&inv).unwrap();
+    let masters = format!("[masters]\n{}\n", w.names[0]);
+    assert!(text_inv.contains(&masters));
+    std::fs::write(
+        &inv,
+        text_inv.replace(&masters, &format!("[masters]\n{}\n", w.names.join("\n"))),
+    )
+    .unwrap();
+    let o = w.run(
+        "registry_auth.yml",
+        &inv,
+        &["-o", "json", "--skip-tags", "cluster"],
+    );
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect(&all);
+    assert!(
+        host_status(&json, &w.names[0])
+            .iter()
+            .any(|(a, s, _)| a == "restart_masters" && s == "failed"),
+        "{all}"
+    );
+    for i in [1, 2] {
+        assert!(
+            !host_status(&json, &w.names[i])
+                .iter()
+                .any(|(a, _, _)| a == "restart_masters"),
+            "master {} was restarted after master 1 failed: {all}",
+            i + 1
+        );
+        let log = String::from_utf8(w.file(i, "restarts.log").unwrap_or_default()).unwrap();
+        assert!(!log.contains("master"), "{log}");
+        // Its node restart (an earlier step) did run.
+        assert!(log.contains("node"), "{log}");
+    }
+    assert!(all.contains("stopping here"), "{all}");
+    let retry = std::fs::read_to_string(w.retry_file("registry_auth.yml")).unwrap();
+    assert_eq!(retry, format!("{}\n", w.names[0]), "{all}");
+}
+
 /// Kubernetes faults inside a run: a 500 from the API server fails the cluster step
 /// with a one-line error (no retry: the installer's `oc` calls do not retry either),
 /// and a node that never reports Ready fails its restart once `ready_timeout` passes,

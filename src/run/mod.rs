@@ -810,6 +810,7 @@ impl<'a> Engine<'a> {
                 continue;
             }
             // One master at a time: the API stays served by the others.
+            let start = outcomes.len();
             for (host, r) in self.on_hosts(&[h], 1, |sess, h| {
                 let r = restart(sess, &h.master_restart_command);
                 if let (Ok(()), Some(p)) = (&r, &self.bar) {
@@ -826,6 +827,11 @@ impl<'a> Engine<'a> {
                     },
                     Err(e) => Self::outcome_of_error(host, &e),
                 });
+            }
+            // The installer's master restarts are a `serial: 1` play: a master that
+            // fails ends the run before the next one goes down too.
+            if self.whole_batch_failed(1, &outcomes[start..]) {
+                break;
             }
         }
         outcomes
