@@ -309,6 +309,44 @@ fn a_failed_master_restart_stops_before_the_next_master() {
     assert_eq!(retry, format!("{}\n", w.names[0]), "{all}");
 }
 
+/// A step without `serial` is one batch, as a play without `serial` is to
+/// ansible-playbook: when every node fails to write its files, the run ends there, so the
+/// cluster's secrets and the restarts that follow do not start.
+#[test]
+fn a_step_whose_every_host_failed_ends_the_run() {
+    let w = World::new(2);
+    let blocked = |i: usize| w.ssh.nodes[i].path("blocker");
+    for i in 0..2 {
+        std::fs::create_dir_all(Path::new(&blocked(i)).parent().unwrap()).unwrap();
+        std::fs::write(blocked(i), b"a file where a directory should be").unwrap();
+    }
+    let inv = w.inventory_with(USER, PASSWORD, |i| HostOverride {
+        data_dir: Some(format!("{}/origin", blocked(i))),
+        ..Default::default()
+    });
+    let o = w.run("registry_auth.yml", &inv, &["-o", "json"]);
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("every host of a batch failed (2 of 2)"),
+        "{all}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect(&all);
+    let actions: Vec<&str> = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["validate", "auth_files"], "{all}");
+    assert!(w.api.state().writes().is_empty(), "{all}");
+    for i in 0..2 {
+        assert_eq!(w.restarts(i), 0, "{all}");
+    }
+    let retry = std::fs::read_to_string(w.retry_file("registry_auth.yml")).unwrap();
+    assert_eq!(retry, format!("{}\n{}\n", w.names[0], w.names[1]), "{all}");
+}
+
 /// Kubernetes faults inside a run: a 500 from the API server fails the cluster step
 /// with a one-line error (no retry: the installer's `oc` calls do not retry either),
 /// and a node that never reports Ready fails its restart once `ready_timeout` passes,

@@ -443,7 +443,6 @@ impl<'a> Engine<'a> {
     ) -> Vec<Outcome> {
         let hosts = self.play_hosts(group);
         // Checked before the first step.
-        let serialised = serial.is_some();
         let serial = serial.map_or_else(Serial::default, |s| self.serial(s).unwrap_or_default());
         let (check, diff) = (self.check, self.s.diff);
         let mut outcomes = Vec::new();
@@ -499,7 +498,7 @@ impl<'a> Engine<'a> {
                 }
             }
             if crate::interrupt::interrupted()
-                || (serialised && self.whole_batch_failed(batch.len(), &outcomes[start..]))
+                || self.whole_batch_failed(batch.len(), &outcomes[start..])
             {
                 break;
             }
@@ -514,9 +513,10 @@ impl<'a> Engine<'a> {
         hosts
     }
 
-    /// Ansible's end of a `serial` play: when every host of a batch failed or was
-    /// unreachable (`PlaybookExecutor.run`: `len(batch) == failed_hosts_count`), neither
-    /// the later batches nor any later play start. Says so and stops the run.
+    /// Ansible's end of a play: when every host of a batch failed or was unreachable
+    /// (`PlaybookExecutor.run`: `len(batch) == failed_hosts_count`; a play without
+    /// `serial` is one batch), neither the later batches nor any later play start.
+    /// Says so and stops the run.
     fn whole_batch_failed(&mut self, batch: usize, outcomes: &[Outcome]) -> bool {
         let failed = outcomes
             .iter()
@@ -527,7 +527,7 @@ impl<'a> Engine<'a> {
         }
         self.aborted = true;
         self.out.warn(&format!(
-            "every host of a serial batch failed ({failed} of {batch}): stopping here, as \
+            "every host of a batch failed ({failed} of {batch}): stopping here, as \
              ansible-playbook does; later batches and steps are not started"
         ));
         true
