@@ -224,3 +224,21 @@ async fn slow_drip_body_hits_the_timeout() {
     assert_eq!(r.reason, Reason::Timeout, "{}", r.message);
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
+
+/// Lab servers count as started only when the listening socket is their own: a
+/// connect alone once reached another test's server that had taken the port.
+#[test]
+fn a_port_is_ready_only_for_the_process_that_listens_on_it() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    assert!(support::listens(std::process::id(), port));
+    let mut other = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    assert!(!support::listens(other.id(), port));
+    let _ = other.kill();
+    let _ = other.wait();
+    drop(l);
+    assert!(!support::listens(std::process::id(), port));
+}

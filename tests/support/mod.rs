@@ -289,6 +289,33 @@ pub fn assert_reason(
     );
 }
 
+/// Whether process `pid` holds the socket listening on loopback TCP `port`
+/// (/proc/net/tcp's listening entry, matched by inode against the process's fds).
+pub fn listens(pid: u32, port: u16) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    let want = format!(":{port:04X}");
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // local_address, state 0A (LISTEN), inode.
+            (f.len() > 9 && f[1].ends_with(&want) && f[3] == "0A").then(|| f[9].to_string())
+        })
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path()).is_ok_and(|t| {
+            let t = t.to_string_lossy();
+            inodes.iter().any(|i| t == format!("socket:[{i}]"))
+        })
+    })
+}
+
 /// A loopback `host:port` where nothing listens.
 pub fn closed_port() -> String {
     // Bound but never listening, and never closed: connections are refused, and no other
@@ -447,8 +474,6 @@ impl RegistryBuilder<'_> {
         };
         std::fs::write(dir.join("server.crt"), &leaf.cert_pem).unwrap();
         std::fs::write(dir.join("server.key"), &leaf.key_pem).unwrap();
-        let port = free_port(LOOPBACK);
-        let host = format!("127.0.0.1:{port}");
         let auth = if let Some((realm, signer)) = &self.token {
             std::fs::write(dir.join("signer.crt"), signer).unwrap();
             format!(
@@ -479,39 +504,55 @@ impl RegistryBuilder<'_> {
                 dir.join("server.key").display()
             )
         };
-        let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
+        // The port is free when probed; if another test's server takes it before the
+        // registry binds, the registry exits and a new port is tried.
+        for _ in 0..5 {
+            let port = free_port(LOOPBACK);
+            let host = format!("127.0.0.1:{port}");
+            let config = format!(
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
 storage:\n  filesystem:\n    rootdirectory: {storage}\n  maintenance:\n    uploadpurging:\n      enabled: false\n\
 http:\n  addr: {host}\n  secret: regauth-lab-not-secret\n{tls}{auth}",
-            storage = storage.display(),
-        );
-        std::fs::write(dir.join("config.yml"), config).unwrap();
-        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
-        let mut command = Command::new("docker-registry");
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            command.pre_exec(|| {
-                // A killed test run (timeout, ^C) must not leave registries behind.
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
+                storage = storage.display(),
+            );
+            std::fs::write(dir.join("config.yml"), config).unwrap();
+            let mut reg = Registry {
+                host,
+                dir: dir.clone(),
+                child: spawn_registry(&dir),
+            };
+            if reg.wait_ready() {
+                if !self.untrusted && !self.plain_http {
+                    self.lab.trust_host(&reg.host);
+                }
+                return reg;
+            }
         }
-        let child = command
-            .arg("serve")
-            .arg(dir.join("config.yml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("docker-registry (Debian package docker-registry) must be installed");
-        let mut reg = Registry { host, dir, child };
-        reg.wait_ready();
-        if !self.untrusted && !self.plain_http {
-            self.lab.trust_host(&reg.host);
-        }
-        reg
+        panic!("docker-registry found no free port in 5 tries");
     }
+}
+
+/// Starts `docker-registry serve DIR/config.yml`, logging to DIR/registry.log.
+fn spawn_registry(dir: &Path) -> Child {
+    let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+    let mut command = Command::new("docker-registry");
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(|| {
+            // A killed test run (timeout, ^C) must not leave registries behind.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    command
+        .arg("serve")
+        .arg(dir.join("config.yml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("docker-registry (Debian package docker-registry) must be installed")
 }
 
 /// One `htpasswd` line; bcrypt, password through stdin (never argv).
@@ -553,14 +594,23 @@ impl Registry {
         std::fs::read_to_string(self.dir.join("registry.log")).unwrap_or_default()
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until the registry itself listens; false when its port was taken first.
+    ///
+    /// A connect alone is not proof: another test's short-lived server on the same
+    /// port answered it once while the registry had failed to bind, and the run under
+    /// test later met a refused connection.
+    fn wait_ready(&mut self) -> bool {
+        let port: u16 = self.host.rsplit_once(':').unwrap().1.parse().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
+                if self.log().contains("address already in use") {
+                    return false;
+                }
                 panic!("docker-registry exited with {status}:\n{}", self.log());
             }
-            if TcpStream::connect(&self.host).is_ok() {
-                return;
+            if TcpStream::connect(&self.host).is_ok() && listens(self.child.id(), port) {
+                return true;
             }
             std::thread::sleep(Duration::from_millis(20));
         }

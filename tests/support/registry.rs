@@ -38,7 +38,8 @@ fn wait_ready(child: &mut Child, port: u16) -> bool {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        // Its own socket, not another test's server that took the port first.
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() && super::listens(child.id(), port) {
             return true;
         }
         std::thread::sleep(Duration::from_millis(50));
