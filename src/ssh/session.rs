@@ -375,9 +375,10 @@ fn authenticate(
                     Err(why) => Err(why.clone()),
                     Ok(LoadedKey::Native(key)) => super::sign::userauth(ssh, user, key)
                         .map_err(|e| format!("{}: {}", path.display(), e.message())),
-                    Ok(LoadedKey::Libssh2 { text, public }) => ssh
-                        .userauth_pubkey_memory(user, public.as_deref(), text, None)
-                        .map_err(|e| format!("{}: {}", path.display(), e.message())),
+                    Ok(LoadedKey::Libssh2 { text, public }) => {
+                        super::sign::userauth_libssh2(ssh, user, public.as_deref(), text)
+                            .map_err(|e| format!("{}: {}", path.display(), e.message()))
+                    }
                 };
                 result.map_err(|why| tried.push(why)).is_ok()
             }

@@ -135,6 +135,16 @@ unsafe extern "C" {
         sign_callback: Option<SignCallback>,
         abstract_: *mut *mut c_void,
     ) -> c_int;
+    fn libssh2_userauth_publickey_frommemory(
+        session: *mut c_void,
+        username: *const c_char,
+        username_len: usize,
+        publickeydata: *const c_char,
+        publickeydata_len: usize,
+        privatekeydata: *const c_char,
+        privatekeydata_len: usize,
+        passphrase: *const c_char,
+    ) -> c_int;
 }
 
 /// libssh2's signing callback: `*abstract_` is the `NativeKey`. The signature is
@@ -198,6 +208,47 @@ pub fn userauth(ssh: &ssh2::Session, user: &str, key: &NativeKey) -> Result<(), 
             key.blob.len(),
             Some(sign_callback),
             &mut abstract_,
+        )
+    };
+    if rc < 0 {
+        return Err(ssh2::Error::from_session_error_raw(session, rc));
+    }
+    Ok(())
+}
+
+/// Public-key auth by libssh2's own parsing, for the keys not signed here, from a
+/// NUL-terminated copy of the key that is wiped after the call: ssh2's
+/// `userauth_pubkey_memory` makes a `CString` copy that is freed unwiped.
+pub fn userauth_libssh2(
+    ssh: &ssh2::Session,
+    user: &str,
+    public: Option<&str>,
+    private: &str,
+) -> Result<(), ssh2::Error> {
+    let nul = |what| ssh2::Error::new(ssh2::ErrorCode::Session(-34), what);
+    let user_c = CString::new(user).map_err(|_| nul("user name has a NUL"))?;
+    let public_c = public
+        .map(CString::new)
+        .transpose()
+        .map_err(|_| nul("public key has a NUL"))?;
+    // Exactly sized, so no reallocation leaves a copy behind.
+    let mut key = zeroize::Zeroizing::new(Vec::with_capacity(private.len() + 1));
+    key.extend_from_slice(private.as_bytes());
+    key.push(0);
+    let mut raw = ssh.raw();
+    let session = std::ptr::from_mut(&mut *raw);
+    // SAFETY: a live session (its lock held for the call) and NUL-terminated buffers
+    // with their lengths, all outliving the call, which does not keep them.
+    let rc = unsafe {
+        libssh2_userauth_publickey_frommemory(
+            session.cast::<c_void>(),
+            user_c.as_ptr(),
+            user.len(),
+            public_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+            public.map_or(0, str::len),
+            key.as_ptr().cast::<c_char>(),
+            private.len(),
+            std::ptr::null(),
         )
     };
     if rc < 0 {
