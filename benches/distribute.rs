@@ -117,12 +117,8 @@ fn main() {
     let nodes = env_usize("REGAUTH_BENCH_NODES", 50);
     let rounds = env_usize("REGAUTH_BENCH_ROUNDS", 3).max(1);
     let load_before = load_average();
-    let fleet::Fleet {
-        lab,
-        work,
-        inventory,
-        playbook,
-    } = fleet::start(nodes, "distribute");
+    let fleet = fleet::start(nodes, "distribute");
+    let (lab, work, inventory) = (&fleet.lab, &fleet.work, &fleet.inventory);
     let ansible_playbook =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/ansible/registry_auth.yml");
     eprintln!("{nodes} sshd nodes up; inventory {}", inventory.display());
@@ -133,7 +129,7 @@ fn main() {
         let children: Vec<_> = lab
             .nodes
             .iter()
-            .map(|n| ssh_true(&lab, n).spawn().expect("ssh"))
+            .map(|n| ssh_true(lab, n).spawn().expect("ssh"))
             .collect();
         for mut c in children {
             assert!(c.wait().expect("wait").success(), "ssh true failed");
@@ -141,20 +137,12 @@ fn main() {
         started.elapsed()
     };
     let regauth = |forks: usize, extra: &[&str]| {
-        reset(&lab);
+        reset(lab);
         let started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_regauth"))
-            .current_dir(&work)
-            .env_remove("KUBECONFIG")
+        let mut c = Command::new(env!("CARGO_BIN_EXE_regauth"));
+        fleet.regauth_run(&mut c, forks);
+        let out = c
             .env_remove("RUST_LOG")
-            .arg("run")
-            .arg(&playbook)
-            .arg("-i")
-            .arg(&inventory)
-            .arg("--known-hosts")
-            .arg(&lab.known_hosts)
-            .args(["--skip-tags", "validate,cluster", "--forks"])
-            .arg(forks.to_string())
             .args(extra)
             .output()
             .expect("run regauth");
@@ -167,7 +155,7 @@ fn main() {
             String::from_utf8_lossy(&out.stderr)
         );
         let who = format!("regauth --forks {forks} {}", extra.join(" "));
-        (elapsed, verify(&lab, who.trim_end()))
+        (elapsed, verify(lab, who.trim_end()))
     };
 
     let mut floor_row = Row {
@@ -193,14 +181,14 @@ fn main() {
         .collect();
     for _ in 0..rounds {
         floor_row.loads.push(load1());
-        let before = cpu_now(&lab);
+        let before = cpu_now(lab);
         floor_row.times.push(floor());
-        floor_row.cpu.push(cpu_since(&lab, before));
+        floor_row.cpu.push(cpu_since(lab, before));
         for ((forks, extra), row) in configs.iter().zip(&mut regauth_rows) {
             row.loads.push(load1());
-            let before = cpu_now(&lab);
+            let before = cpu_now(lab);
             let (t, check) = regauth(*forks, extra);
-            row.cpu.push(cpu_since(&lab, before));
+            row.cpu.push(cpu_since(lab, before));
             row.times.push(t);
             checks.push(check);
         }
@@ -216,7 +204,7 @@ fn main() {
         ),
         Some(_) => {
             for forks in [5, nodes] {
-                reset(&lab);
+                reset(lab);
                 // A fresh config dir per run: ansible.cfg, and the ControlPersist
                 // sockets, so no run reuses another's SSH connections.
                 let dir = work.join(format!("ansible-f{forks}"));
@@ -240,13 +228,13 @@ fn main() {
                 )
                 .expect("ansible.cfg");
                 let load = load1();
-                let before = cpu_now(&lab);
+                let before = cpu_now(lab);
                 let started = Instant::now();
                 let out = Command::new("ansible-playbook")
                     .current_dir(&dir)
                     .env("ANSIBLE_CONFIG", &cfg)
                     .arg("-i")
-                    .arg(&inventory)
+                    .arg(inventory)
                     .arg("-f")
                     .arg(forks.to_string())
                     .arg(&ansible_playbook)
@@ -273,8 +261,8 @@ fn main() {
                         .stderr(Stdio::null())
                         .status();
                 }
-                let cpu = cpu_since(&lab, before);
-                checks.push(verify(&lab, &format!("ansible-playbook -f {forks}")));
+                let cpu = cpu_since(lab, before);
+                checks.push(verify(lab, &format!("ansible-playbook -f {forks}")));
                 rows.push(Row {
                     what: format!("ansible-playbook -f {forks}"),
                     times: vec![elapsed],
@@ -284,7 +272,7 @@ fn main() {
             }
         }
     }
-    reset(&lab);
+    reset(lab);
     let load_after = load_average();
 
     for c in &checks {

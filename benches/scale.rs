@@ -43,6 +43,34 @@ struct Measure {
 }
 
 /// Runs `c` to the end, timing it and reading its rusage with wait4.
+impl Measure {
+    /// One printed row: wall, ratio to the floor, peak RSS, CPU per node, `extra`, load,
+    /// and the check of the nodes afterwards on the next line.
+    fn row(
+        &self,
+        what: &str,
+        floor: Duration,
+        nodes: usize,
+        extra: &str,
+        load: &str,
+        check: &str,
+    ) -> String {
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!("  {extra}")
+        };
+        format!(
+            "{what:<44} {:>7.1} s  {:.2}x  RSS {:>5.1} MB  CPU {:>4.2} ms/node (sys {:.2}){extra}  load {load}\n    {check}",
+            self.wall.as_secs_f64(),
+            self.wall.as_secs_f64() / floor.as_secs_f64(),
+            self.rss_mb,
+            self.cpu * 1000.0 / nodes as f64,
+            self.sys * 1000.0 / nodes as f64,
+        )
+    }
+}
+
 fn measured(c: &mut Command, dir: &Path, tag: &str) -> Measure {
     let out_path = dir.join(format!("{tag}.out"));
     let err_path = dir.join(format!("{tag}.err"));
@@ -122,12 +150,8 @@ fn main() {
     }
     let nodes = env_usize("REGAUTH_BENCH_NODES", 1000);
     let started_lab = Instant::now();
-    let fleet::Fleet {
-        lab,
-        work,
-        inventory,
-        playbook,
-    } = fleet::start(nodes, "scale");
+    let fleet = fleet::start(nodes, "scale");
+    let (lab, work, inventory) = (&fleet.lab, &fleet.work, &fleet.inventory);
     eprintln!(
         "{nodes} sshd nodes up in {:.0?}; inventory {}",
         started_lab.elapsed(),
@@ -139,7 +163,7 @@ fn main() {
         load_average()
     )];
 
-    let (floor_wall, floor_cpu) = floor(&lab, 100);
+    let (floor_wall, floor_cpu) = floor(lab, 100);
     lines.push(format!(
         "{:<44} {:>7.1} s  1.00x  {:>27}  (ssh clients' CPU {:.1} ms/node)  load {}",
         "floor: `ssh host true` x N, 100 at a time",
@@ -151,7 +175,7 @@ fn main() {
     eprintln!("{}", lines.last().unwrap());
 
     let regauth = |forks: usize, nofile: Option<u64>| {
-        reset(&lab);
+        reset(lab);
         // REGAUTH_BENCH_WRAP="valgrind --tool=callgrind" runs regauth under a profiler.
         let wrap = std::env::var("REGAUTH_BENCH_WRAP").unwrap_or_default();
         let mut words = wrap.split_whitespace();
@@ -163,17 +187,8 @@ fn main() {
             }
             None => Command::new(env!("CARGO_BIN_EXE_regauth")),
         };
-        c.current_dir(&work)
-            .env_remove("KUBECONFIG")
-            .env("RUST_LOG", "regauth::run=info")
-            .arg("run")
-            .arg(&playbook)
-            .arg("-i")
-            .arg(&inventory)
-            .arg("--known-hosts")
-            .arg(&lab.known_hosts)
-            .args(["--skip-tags", "validate,cluster", "--forks"])
-            .arg(forks.to_string());
+        fleet.regauth_run(&mut c, forks);
+        c.env("RUST_LOG", "regauth::run=info");
         if let Some(n) = nofile {
             sshd::limit_descriptors(&mut c, n);
         }
@@ -182,9 +197,9 @@ fn main() {
             Some(n) => format!("regauth --forks {forks}, ulimit -n {n}"),
         };
         let load = load_average();
-        let m = measured(&mut c, &work, &format!("regauth-{forks}-{nofile:?}"));
+        let m = measured(&mut c, work, &format!("regauth-{forks}-{nofile:?}"));
         assert!(m.ok, "{what} failed:\n{}", m.stderr);
-        let check = verify(&lab, &what);
+        let check = verify(lab, &what);
         // The engine's own count, from its info line at the end.
         let field = |k: &str| {
             m.stderr
@@ -194,17 +209,13 @@ fn main() {
                 .unwrap_or("?")
                 .to_string()
         };
-        format!(
-            "{what:<44} {:>7.1} s  {:.2}x  RSS {:>5.1} MB  CPU {:>4.2} ms/node (sys {:.2})  ({} handshakes, {} reconnects, budget {})  load {load}\n    {check}",
-            m.wall.as_secs_f64(),
-            m.wall.as_secs_f64() / floor_wall.as_secs_f64(),
-            m.rss_mb,
-            m.cpu * 1000.0 / nodes as f64,
-            m.sys * 1000.0 / nodes as f64,
+        let sessions = format!(
+            "({} handshakes, {} reconnects, budget {})",
             field("handshakes"),
             field("reconnects"),
             field("budget"),
-        )
+        );
+        m.row(&what, floor_wall, nodes, &sessions, &load, &check)
     };
     let rows = [(50, None), (200, None), (50, Some(1024)), (200, Some(1024))];
     for (forks, nofile) in rows.into_iter().take(env_usize("REGAUTH_BENCH_ROWS", 4)) {
@@ -217,7 +228,7 @@ fn main() {
         .status()
         .is_ok_and(|s| s.success());
     if has_pssh {
-        reset(&lab);
+        reset(lab);
         let spec = serde_json::json!({
             "user": lab.nodes[0].login,
             "key": lab.client_key,
@@ -235,20 +246,13 @@ fn main() {
         let load = load_average();
         let m = measured(
             Command::new("python3").arg(&script).arg(&spec_path),
-            &work,
+            work,
             "pssh",
         );
         assert!(m.ok, "parallel-ssh failed:\n{}", m.stderr);
         let what = "parallel-ssh, pool 100, one exec per node";
-        let check = verify(&lab, what);
-        lines.push(format!(
-            "{what:<44} {:>7.1} s  {:.2}x  RSS {:>5.1} MB  CPU {:>4.2} ms/node (sys {:.2})  load {load}\n    {check}",
-            m.wall.as_secs_f64(),
-            m.wall.as_secs_f64() / floor_wall.as_secs_f64(),
-            m.rss_mb,
-            m.cpu * 1000.0 / nodes as f64,
-            m.sys * 1000.0 / nodes as f64,
-        ));
+        let check = verify(lab, what);
+        lines.push(m.row(what, floor_wall, nodes, "", &load, &check));
     } else {
         lines.push("parallel-ssh: not installed (pip install parallel-ssh), row skipped".into());
     }

@@ -150,6 +150,16 @@ fn find<'a>(r: &'a [ImageResult], needle: &str) -> &'a ImageResult {
         .unwrap_or_else(|| panic!("no {needle} in {r:#?}"))
 }
 
+/// The fields every image result carries in `-o json`.
+const IMAGE_FIELDS: [&str; 6] = [
+    "image",
+    "registry",
+    "status",
+    "reason",
+    "message",
+    "needed_by",
+];
+
 #[test]
 fn release_checked_once_per_image_with_the_nodes_credentials() {
     let rel = release();
@@ -209,14 +219,7 @@ fn release_checked_once_per_image_with_the_nodes_credentials() {
         );
     }
     let json = serde_json::to_value(missing).unwrap();
-    for k in [
-        "image",
-        "registry",
-        "status",
-        "reason",
-        "message",
-        "needed_by",
-    ] {
+    for k in IMAGE_FIELDS {
         assert!(json.get(k).is_some(), "{k} missing from {json}");
     }
     assert_eq!(json["reason"], "image_not_found");
@@ -475,14 +478,7 @@ fn validate_images_from_the_command_line() {
             .ends_with("/openshift3/ose-deployer:v3.11")
     );
     for i in images {
-        for k in [
-            "image",
-            "registry",
-            "status",
-            "reason",
-            "message",
-            "needed_by",
-        ] {
+        for k in IMAGE_FIELDS {
             assert!(i.get(k).is_some(), "{k} missing: {i}");
         }
     }

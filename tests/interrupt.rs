@@ -158,21 +158,7 @@ fn run_interrupted_at_several_points_leaves_nothing_half_done() {
                 let _ = std::fs::remove_file(w.ssh.nodes[i].path(rel));
             }
         }
-        let child = w
-            .command(
-                "registry_auth.yml",
-                &inv,
-                &[
-                    "--skip-tags",
-                    "cluster",
-                    "-e",
-                    "openshift_restart_nodes_serial=1",
-                ],
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = w.spawn_rolling(&inv);
         handler_times.push(interrupt(&child, Duration::from_millis(delay_ms)));
         let o = child.wait_with_output().unwrap();
         let all = text(&o);

@@ -228,21 +228,7 @@ fn sigint_exits_99_and_leaves_every_file_whole() {
     let w = World::new(3);
     // Slow restarts, one node at a time, so the interrupt lands mid-run.
     let inv = w.inventory_with_slow_restarts(1);
-    let child = w
-        .command(
-            "registry_auth.yml",
-            &inv,
-            &[
-                "--skip-tags",
-                "cluster",
-                "-e",
-                "openshift_restart_nodes_serial=1",
-            ],
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = w.spawn_rolling(&inv);
     // Wait until the first restart has begun, then interrupt.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while w.restarts(0) + w.restarts(1) + w.restarts(2) == 0 && std::time::Instant::now() < deadline

@@ -174,6 +174,23 @@ pub struct Fleet {
     pub playbook: PathBuf,
 }
 
+impl Fleet {
+    /// Adds `run <playbook> -i <inventory> --known-hosts ... --skip-tags validate,cluster
+    /// --forks N` to `c`, from the work directory: the bench's regauth run.
+    pub fn regauth_run(&self, c: &mut Command, forks: usize) {
+        c.current_dir(&self.work)
+            .env_remove("KUBECONFIG")
+            .arg("run")
+            .arg(&self.playbook)
+            .arg("-i")
+            .arg(&self.inventory)
+            .arg("--known-hosts")
+            .arg(&self.lab.known_hosts)
+            .args(["--skip-tags", "validate,cluster", "--forks"])
+            .arg(forks.to_string());
+    }
+}
+
 /// Starts `nodes` sshd nodes and writes the inventory into `<lab>/<bench>`.
 /// plain_root: sshd keeps root's shell from reading this machine's dotfiles (pyenv's
 /// init, ~0.3 s per exec); real nodes do not run them, so they are not what we measure.

@@ -116,6 +116,25 @@ impl World {
         })
     }
 
+    /// Starts registry_auth.yml without the cluster step, nodes restarting one at a
+    /// time, output piped: a run for an interrupt to land in.
+    pub fn spawn_rolling(&self, inv: &Path) -> std::process::Child {
+        self.command(
+            "registry_auth.yml",
+            inv,
+            &[
+                "--skip-tags",
+                "cluster",
+                "-e",
+                "openshift_restart_nodes_serial=1",
+            ],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+    }
+
     /// Every node's auth files are whole JSON (old or new) and no temp file is left.
     pub fn assert_files_whole(&self, what: &str) {
         for (i, node) in self.ssh.nodes.iter().enumerate() {
