@@ -163,9 +163,11 @@ fn main() {
         load_average()
     )];
 
+    let counters = fleet::Counters::now();
     let (floor_wall, floor_cpu) = floor(lab, 100);
+    let spent = counters.since(nodes);
     lines.push(format!(
-        "{:<44} {:>7.1} s  1.00x  {:>27}  (ssh clients' CPU {:.1} ms/node)  load {}",
+        "{:<44} {:>7.1} s  1.00x  {:>27}  (ssh clients' CPU {:.1} ms/node; {spent})  load {}",
         "floor: `ssh host true` x N, 100 at a time",
         floor_wall.as_secs_f64(),
         "",
@@ -197,7 +199,9 @@ fn main() {
             Some(n) => format!("regauth --forks {forks}, ulimit -n {n}"),
         };
         let load = load_average();
+        let counters = fleet::Counters::now();
         let m = measured(&mut c, work, &format!("regauth-{forks}-{nofile:?}"));
+        let spent = counters.since(nodes);
         assert!(m.ok, "{what} failed:\n{}", m.stderr);
         let check = verify(lab, &what);
         // The engine's own count, from its info line at the end.
@@ -210,7 +214,7 @@ fn main() {
                 .to_string()
         };
         let sessions = format!(
-            "({} handshakes, {} reconnects, budget {})",
+            "({} handshakes, {} reconnects, budget {}; {spent})",
             field("handshakes"),
             field("reconnects"),
             field("budget"),
@@ -244,15 +248,24 @@ fn main() {
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fleet/pssh_registry_auth.py");
         let load = load_average();
+        let counters = fleet::Counters::now();
         let m = measured(
             Command::new("python3").arg(&script).arg(&spec_path),
             work,
             "pssh",
         );
+        let spent = counters.since(nodes);
         assert!(m.ok, "parallel-ssh failed:\n{}", m.stderr);
         let what = "parallel-ssh, pool 100, one exec per node";
         let check = verify(lab, what);
-        lines.push(m.row(what, floor_wall, nodes, "", &load, &check));
+        lines.push(m.row(
+            what,
+            floor_wall,
+            nodes,
+            &format!("({spent})"),
+            &load,
+            &check,
+        ));
     } else {
         lines.push("parallel-ssh: not installed (pip install parallel-ssh), row skipped".into());
     }

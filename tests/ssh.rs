@@ -799,3 +799,41 @@ fn a_host_gone_silent_mid_command_is_unreachable() {
     assert!(matches!(err, SshError::Transport { .. }), "{err}");
     assert_eq!(err.exit(), Exit::Unreachable);
 }
+
+#[test]
+fn an_idle_session_gives_back_its_zero_pages_and_still_works() {
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let path = node.path("idle/config.json");
+    let session = connect(&node.target(), &lab.connect_options()).unwrap();
+    let small = b"{\"auths\":{}}".to_vec();
+    let write = |contents: &[u8]| {
+        let out = write_files(
+            &session,
+            &[FileWrite {
+                path: &path,
+                contents,
+            }],
+        )
+        .unwrap();
+        assert_eq!(out, vec![WriteOutcome::Written]);
+    };
+    write(&small);
+    // libssh2's session object is ~71 KB, two 35,000-byte packet buffers of which a
+    // handshake and a small write touch a few KB.
+    let released = session.release_idle_memory();
+    assert!(released >= 40 * 1024, "released only {released} bytes");
+    let read_back = |want: &[u8]| match &read_files(&session, &[&path]).unwrap()[0] {
+        RemoteFile::Present { contents, .. } => assert_eq!(contents, want),
+        other => panic!("{other:?}"),
+    };
+    read_back(&small);
+    // Packets up to the buffers' size after their pages were handed back.
+    let big: Vec<u8> = (0..300_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    write(&big);
+    session.release_idle_memory();
+    read_back(&big);
+    session.release_idle_memory();
+    let out = run(&session, "echo still here").unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.output).trim(), "still here");
+}

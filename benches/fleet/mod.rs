@@ -28,6 +28,68 @@ pub fn load_average() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// Machine-wide counters: busy CPU seconds of every core and the last PID handed out.
+/// Their difference over a row says what the whole lab spent per node (the nodes' sshd
+/// and shells share this machine) and how many processes and threads it started.
+#[derive(Clone, Copy)]
+pub struct Counters {
+    busy: f64,
+    pid: u64,
+}
+
+impl Counters {
+    /// Now.
+    pub fn now() -> Counters {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+        let f: Vec<f64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .map(|x| x.parse().unwrap_or(0.0))
+            .collect();
+        let busy = f
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 3 && *i != 4)
+            .map(|(_, v)| v)
+            .sum::<f64>();
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let pid = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        Counters {
+            busy: busy / hz,
+            pid,
+        }
+    }
+
+    /// "machine X ms/node, Y pids/node" since `self`.
+    pub fn since(&self, nodes: usize) -> String {
+        let now = Counters::now();
+        // PIDs wrap at pid_max, reused from 300 up; a row starts fewer than pid_max.
+        let max: u64 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(32768);
+        let started = if now.pid >= self.pid {
+            now.pid - self.pid
+        } else {
+            (max - self.pid) + (now.pid - 300)
+        };
+        let pids = format!("{:.1}", started as f64 / nodes as f64);
+        format!(
+            "machine {:.1} ms/node, {pids} pids/node",
+            (now.busy - self.busy) * 1000.0 / nodes as f64
+        )
+    }
+}
+
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

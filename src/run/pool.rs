@@ -1,8 +1,9 @@
 //! SSH sessions kept between steps, at most a budget of them open at once.
 //!
-//! A session costs one descriptor and about 80 KB (libssh2 zeroes a 70 KB packet
-//! buffer per session), so keeping one per host for the whole run made descriptors
-//! and memory grow with the fleet. The budget comes from `--forks`, the descriptor
+//! A session costs one descriptor and memory (about 30 KB once idle: libssh2's
+//! zeroed 70 KB session object is mostly handed back while it waits, see
+//! `ssh/trim.rs`), so keeping one per host for the whole run made descriptors and
+//! memory grow with the fleet. The budget comes from `--forks`, the descriptor
 //! limit and a memory allowance; a host whose session had to be closed reconnects
 //! when it is next needed (never a failure). When the pool is full the most recently
 //! used idle session is closed: steps walk hosts in the same order, so keeping the
@@ -15,10 +16,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
-/// Sessions kept open at most for memory's sake (~80 KB each: 48 MB), whatever the
-/// descriptor limit allows. 800 left peak RSS at 110 MB with --forks 200 on 2,000
-/// hosts (benches/scale.rs); 600 costs 200 more reconnects there.
-const MEMORY_SESSIONS: usize = 600;
+/// Sessions kept open at most for memory's sake, whatever the descriptor limit allows:
+/// OpenShift 3.11's largest supported cluster, so such a run never reconnects (each
+/// reconnect is a handshake that costs the node as much as the whole update). On 2,000
+/// hosts peak RSS was 74 MB at --forks 50 and 90 MB at --forks 200 (benches/scale.rs);
+/// before idle sessions gave back their zero pages, 800 sessions already took 110 MB.
+const MEMORY_SESSIONS: usize = 2000;
 
 /// Descriptors kept free for everything that is not an SSH session: the runtime,
 /// registry and API connections, stdio, files, a key or agent socket per connect.
@@ -107,6 +110,8 @@ impl Pool {
             None => self.open(host, connect)?,
         };
         let r = f(&session);
+        // Its zero pages go back to the kernel while it waits (ssh/trim.rs).
+        session.release_idle_memory();
         let mut st = self.lock();
         st.tick += 1;
         let tick = st.tick;

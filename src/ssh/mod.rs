@@ -13,6 +13,7 @@ pub mod known_hosts;
 pub mod remote;
 pub mod session;
 pub mod sign;
+mod trim;
 
 pub use known_hosts::{HostKeyStatus, KnownHosts};
 pub use remote::{FileWrite, RemoteFile, RunOutput, WriteOutcome, read_files, run, write_files};

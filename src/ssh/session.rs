@@ -119,6 +119,16 @@ impl Session {
         self.timeout
     }
 
+    /// Hands back the pages of libssh2's session object that hold only zeros (see
+    /// `trim.rs`), for a session about to wait idle; returns the bytes released.
+    pub fn release_idle_memory(&self) -> usize {
+        let mut raw = self.ssh.raw();
+        let object = std::ptr::from_mut(&mut *raw).cast::<std::ffi::c_void>();
+        // SAFETY: libssh2 allocates the session object as one malloc block and this
+        // is its start; the session's lock is held, so nothing uses it meanwhile.
+        unsafe { super::trim::release_zero_pages(object) }
+    }
+
     /// Ends the session politely (an SSH disconnect message instead of a reset).
     pub fn close(self) {
         // Drop does the work.
