@@ -837,3 +837,60 @@ fn an_idle_session_gives_back_its_zero_pages_and_still_works() {
     let out = run(&session, "echo still here").unwrap();
     assert_eq!(String::from_utf8_lossy(&out.output).trim(), "still here");
 }
+
+#[test]
+fn update_reads_decides_and_writes_in_one_exec() {
+    let lab = SshLab::new().start();
+    let node = &lab.nodes[0];
+    let present = node.path("upd/a.json");
+    std::fs::create_dir_all(node.path("upd")).unwrap();
+    std::fs::write(&present, b"old-a").unwrap();
+    let missing = node.path("upd/new/b.json");
+    let session = connect(&node.target(), &lab.connect_options()).unwrap();
+    let sessions = || node.log_text().matches("Starting session: command").count();
+    let paths = [present.as_str(), missing.as_str()];
+    let secret = "s3cret-in-update".to_string();
+
+    let before = sessions();
+    let out = ssh::update_files(&session, &paths, |files| {
+        assert_eq!(files[0].contents(), Some(&b"old-a"[..]));
+        assert_eq!(files[1], RemoteFile::Missing);
+        Ok::<_, ()>(vec![(1, secret.clone().into_bytes())])
+    })
+    .unwrap();
+    assert_eq!(out, Ok(vec![WriteOutcome::Written]));
+    assert_eq!(sessions() - before, 1, "one exec for read and write");
+    assert_eq!(std::fs::read(&present).unwrap(), b"old-a");
+    assert_eq!(std::fs::read_to_string(&missing).unwrap(), secret);
+    assert_eq!(mode(&missing), 0o600);
+    assert!(!node.log_text().contains(&secret));
+
+    // The control side decides against writing: nothing changes, no temp is left.
+    let out = ssh::update_files(&session, &paths, |files| {
+        assert_eq!(files[1].contents(), Some(secret.as_bytes()));
+        Err::<Vec<(usize, Vec<u8>)>, _>("refused")
+    })
+    .unwrap();
+    assert_eq!(out, Err("refused"));
+    let out = ssh::update_files(&session, &paths, |_| Ok::<_, ()>(Vec::new())).unwrap();
+    assert_eq!(out, Ok(vec![]));
+    assert_eq!(std::fs::read_to_string(&missing).unwrap(), secret);
+    assert!(temps_in(Path::new(&node.path("upd/new"))).is_empty());
+
+    // Both files, one of which cannot be staged: neither is replaced.
+    std::fs::write(node.path("blocker"), b"").unwrap();
+    let blocked = node.path("blocker/c.json");
+    let paths = [present.as_str(), blocked.as_str()];
+    let out = ssh::update_files(&session, &paths, |_| {
+        Ok::<_, ()>(vec![(0, b"new-a".to_vec()), (1, b"new-c".to_vec())])
+    })
+    .unwrap()
+    .unwrap();
+    assert!(matches!(&out[0], WriteOutcome::Failed(m) if m.contains("could not be staged")));
+    assert!(matches!(&out[1], WriteOutcome::Failed(m) if m.contains("blocker")));
+    assert_eq!(std::fs::read(&present).unwrap(), b"old-a");
+
+    // The session carries on.
+    let out = run(&session, "echo still here").unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.output).trim(), "still here");
+}

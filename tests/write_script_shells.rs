@@ -17,6 +17,23 @@ fn temps(dir: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
+/// Starts a script's command line (`sh -c SCRIPT regauth ARGS...`) with the shell under
+/// test instead of `sh`, exec'd so that a signal reaches the script's own process.
+fn spawn_under(shell: &str, command: &str) -> std::process::Child {
+    let command = format!(
+        "exec {shell} {}",
+        command.strip_prefix("sh ").expect("runs through sh")
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// Stages two files, hangs up (`signal`) while the second is half read, and returns
 /// the temp files left in the directory.
 fn hang_up_mid_stage(shell: &str, signal: i32) -> Vec<String> {
@@ -40,20 +57,7 @@ fn hang_up_mid_stage(shell: &str, signal: i32) -> Vec<String> {
         ],
     )
     .unwrap();
-    // `sh -c SCRIPT regauth ARGS...` with the shell under test, exec'd so that the
-    // signal reaches the script's own process.
-    let command = format!(
-        "exec {shell} {}",
-        command.strip_prefix("sh ").expect("runs through sh")
-    );
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(&command)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_under(shell, &command);
     let mut pipe = child.stdin.take().unwrap();
     // The first file whole and half of the second: the script now waits in `head`.
     pipe.write_all(&stdin[..first.len() + second.len() / 2])
@@ -100,6 +104,95 @@ fn hang_up_while_staging_leaves_no_temp_under_dash_and_bash() {
             assert!(left.is_empty(), "{shell}, SIG{name}: temp left: {left:?}");
             ran += 1;
         }
+    }
+    assert!(ran > 0, "no shell to test");
+}
+
+/// Runs an update exec's script under `shell` on `paths`: waits for the read part,
+/// sends `request` (or nothing) and returns (read part, the rest of stdout, status).
+fn update_under(shell: &str, paths: &[&str], request: Option<&[u8]>) -> (String, String, i32) {
+    use regauth::ssh::update::update_command;
+    use std::io::Read;
+    let mut child = spawn_under(shell, &update_command(None, paths).unwrap());
+    let mut stdout = child.stdout.take().unwrap();
+    let mut read_part = Vec::new();
+    let mut byte = [0u8];
+    // The script waits for its stdin after this line: reading further would hang.
+    while !read_part.ends_with(b"regauth-read-end\n") {
+        assert_eq!(
+            stdout.read(&mut byte).unwrap(),
+            1,
+            "{shell}: reply ended early"
+        );
+        read_part.push(byte[0]);
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(r) = request {
+        stdin.write_all(r).unwrap();
+    }
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap().code().unwrap_or(-1);
+    (String::from_utf8(read_part).unwrap(), rest, status)
+}
+
+#[test]
+fn update_script_reads_then_writes_under_dash_and_bash() {
+    use regauth::ssh::update::update_request;
+    let mut ran = 0;
+    for shell in ["dash", "bash"] {
+        if Command::new(shell).arg("-c").arg("true").status().is_err() {
+            eprintln!("{shell} not installed: not tried");
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a b.json").display().to_string();
+        let b = dir.path().join("sub/dir/b.json").display().to_string();
+        std::fs::write(&a, b"old").unwrap();
+        let paths = [a.as_str(), b.as_str()];
+
+        // End of input after the read: nothing is written.
+        let (read, rest, status) = update_under(shell, &paths, None);
+        assert!(
+            read.starts_with("regauth-read-1\nregauth-file 0 present "),
+            "{shell}: {read}"
+        );
+        assert!(
+            read.contains("\nb2xk\nregauth-file 1 missing\n"),
+            "{shell}: {read}"
+        );
+        assert_eq!((rest.as_str(), status), ("regauth-end\n", 0), "{shell}");
+        assert!(!std::path::Path::new(&b).exists());
+
+        // A request for both files, a path with a space among them.
+        let writes = vec![(1, b"{\"b\":1}\n".to_vec()), (0, b"new a".to_vec())];
+        let request = update_request(&paths, &writes).unwrap();
+        let (_, rest, status) = update_under(shell, &paths, Some(&request));
+        assert_eq!(
+            (rest.as_str(), status),
+            (
+                "regauth-write-1\nregauth-write 0 ok\nregauth-write 1 ok\nregauth-end\n",
+                0
+            ),
+            "{shell}"
+        );
+        assert_eq!(std::fs::read(&a).unwrap(), b"new a");
+        assert_eq!(std::fs::read(&b).unwrap(), b"{\"b\":1}\n");
+        assert_eq!(
+            std::fs::read(format!("{a}.regauth-backup")).unwrap(),
+            b"old"
+        );
+
+        // The request cut short inside the contents: nothing is replaced.
+        let request =
+            update_request(&paths, &[(0, b"cut".to_vec()), (1, b"cut".to_vec())]).unwrap();
+        let (_, rest, status) = update_under(shell, &paths, Some(&request[..request.len() - 20]));
+        assert_ne!(status, 0, "{shell}: {rest}");
+        assert!(rest.contains("regauth-stage"), "{shell}: {rest}");
+        assert_eq!(std::fs::read(&a).unwrap(), b"new a");
+        assert!(temps(dir.path()).is_empty() && temps(&dir.path().join("sub/dir")).is_empty());
+        ran += 1;
     }
     assert!(ran > 0, "no shell to test");
 }

@@ -1,10 +1,10 @@
-//! One host's auth files: read every target in one exec, merge the host's
-//! credentials with the auth-file module, write only what changed in one exec.
+//! One host's auth files: in one exec, read every target, merge the host's credentials
+//! with the auth-file module here, and write only what changed.
 
 use crate::authfile::{self, Credential, Format, RegistryKey};
 use crate::model::HostSpec;
 use crate::playbook::AuthTarget;
-use crate::ssh::{self, FileWrite, RemoteFile, Session, SshError};
+use crate::ssh::{self, RemoteFile, Session, SshError};
 
 /// What happened to one file on one host.
 #[derive(Debug, Clone)]
@@ -100,50 +100,48 @@ pub fn update(
         }
     }
     let paths: Vec<&str> = unique.iter().map(|(_, p)| p.as_str()).collect();
-    let mut current = ssh::read_files(session, &paths)?;
-    for (cur, path) in current.iter_mut().zip(&paths) {
-        if let Some(bytes) = planned_writes.get(*path) {
-            *cur = RemoteFile::Present {
-                mode: 0o600,
-                uid: 0,
-                contents: bytes.clone(),
-            };
-        }
-    }
     let creds = credentials(host)?;
     let mut planned = Vec::new();
-    for ((target, path), cur) in unique.iter().zip(&current) {
-        let new = plan(path, cur, &creds)?;
-        let diff = match (&new, want_diff) {
-            (Some(bytes), true) => authfile::masked_diff(cur.contents(), Some(bytes), path),
-            _ => String::new(),
-        };
-        planned.push((*target, path.clone(), new, diff));
-    }
-    if check {
-        for (_, p, new, _) in &planned {
-            if let Some(b) = new {
-                planned_writes.insert(p.clone(), b.clone());
+    // Runs on the control side between the node's read and its write (one exec).
+    let decide = |mut current: Vec<RemoteFile>| -> Result<Vec<(usize, Vec<u8>)>, FilesError> {
+        for (cur, path) in current.iter_mut().zip(&paths) {
+            if let Some(bytes) = planned_writes.get(*path) {
+                *cur = RemoteFile::Present {
+                    mode: 0o600,
+                    uid: 0,
+                    contents: bytes.clone(),
+                };
             }
         }
-    } else {
-        let writes: Vec<FileWrite> = planned
-            .iter()
-            .filter_map(|(_, p, new, _)| {
-                new.as_ref().map(|b| FileWrite {
-                    path: p,
-                    contents: b,
-                })
-            })
-            .collect();
-        let outcomes = ssh::write_files(session, &writes)?;
-        for (w, o) in writes.iter().zip(outcomes) {
-            if let ssh::WriteOutcome::Failed(why) = o {
-                return Err(FilesError::Refused(format!(
-                    "{}: not written ({why}); the old file is intact",
-                    w.path
-                )));
+        for ((target, path), cur) in unique.iter().zip(&current) {
+            let new = plan(path, cur, &creds)?;
+            let diff = match (&new, want_diff) {
+                (Some(bytes), true) => authfile::masked_diff(cur.contents(), Some(bytes), path),
+                _ => String::new(),
+            };
+            planned.push((*target, path.clone(), new, diff));
+        }
+        if check {
+            for (_, p, new, _) in &planned {
+                if let Some(b) = new {
+                    planned_writes.insert(p.clone(), b.clone());
+                }
             }
+            return Ok(Vec::new());
+        }
+        Ok(planned
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, _, new, _))| new.clone().map(|b| (i, b)))
+            .collect())
+    };
+    let outcomes = ssh::update_files(session, &paths, decide)??;
+    let written = planned.iter().filter(|(_, _, new, _)| new.is_some());
+    for ((_, path, _, _), o) in written.zip(outcomes) {
+        if let ssh::WriteOutcome::Failed(why) = o {
+            return Err(FilesError::Refused(format!(
+                "{path}: not written ({why}); the old file is intact"
+            )));
         }
     }
     Ok(planned

@@ -5,19 +5,23 @@
 //!
 //! Everything here is blocking (libssh2 through `ssh2`) and `Send`: async callers run
 //! it on `tokio::task::spawn_blocking`. A caller's shape per host is
-//! connect → [`remote::read_files`] (1 exec) → compute → [`remote::write_files`] for
-//! the changed files only (1 exec) → maybe [`remote::run`] a restart (1 exec).
+//! connect → [`update::update_files`] (1 exec: read, compute here, write the changed
+//! files) → maybe [`remote::run`] a restart (1 exec). [`remote::read_files`] and
+//! [`remote::write_files`] do one half each.
 
 pub mod cache;
 pub mod known_hosts;
 pub mod remote;
+mod scripts;
 pub mod session;
 pub mod sign;
 mod trim;
+pub mod update;
 
 pub use known_hosts::{HostKeyStatus, KnownHosts};
 pub use remote::{FileWrite, RemoteFile, RunOutput, WriteOutcome, read_files, run, write_files};
 pub use session::{ConnectOptions, KexPreference, Session, connect};
+pub use update::update_files;
 
 use crate::exit::{Exit, HasExit};
 use std::path::PathBuf;

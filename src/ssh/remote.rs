@@ -1,5 +1,6 @@
 //! The node side, in as few round trips as possible: one exec reads every target
-//! file, one exec writes every changed file, one exec runs a restart command.
+//! file, one exec writes every changed file (or one does both: `update.rs`), one exec
+//! runs a restart command.
 //!
 //! The remote side is POSIX `sh` plus coreutils (`base64`, `head -c`, `stat`, `sync`),
 //! because nodes have no Python. File contents travel only over the channel's stdin
@@ -103,159 +104,13 @@ impl RunOutput {
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
 
 /// Largest read reply we accept; auth files are kilobytes.
-const READ_LIMIT: usize = 64 * 1024 * 1024;
+pub(crate) const READ_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Suffix of the kept previous version.
 pub const BACKUP_SUFFIX: &str = ".regauth-backup";
 
-/// Reads each file (`$1`, `$2`...). Per file one header line, and for a present file
-/// one line of base64 (`-w0`); `regauth-end` proves the reply is complete. Error
-/// messages never include captured output: a half-read file's base64 is secret.
-const READ_SCRIPT: &str = r#"
-echo regauth-read-1
-i=0
-for f in "$@"; do
-  if [ ! -e "$f" ] && [ ! -L "$f" ]; then
-    # Missing, or hidden by a directory we may not search? Find the nearest
-    # visible ancestor and ask.
-    a=${f%/*}
-    while [ -n "$a" ] && [ ! -d "$a" ]; do a=${a%/*}; done
-    if [ -x "${a:-/}" ]; then
-      echo "regauth-file $i missing"
-    else
-      echo "regauth-file $i error permission denied (cannot search ${a:-/})"
-    fi
-  elif [ ! -f "$f" ]; then
-    echo "regauth-file $i error not a regular file"
-  elif [ ! -r "$f" ]; then
-    echo "regauth-file $i error permission denied"
-  elif ! m=$(stat -L -c '%a %u' -- "$f" 2>/dev/null); then
-    echo "regauth-file $i error cannot stat"
-  elif ! b=$(base64 -w0 < "$f" 2>/dev/null); then
-    echo "regauth-file $i error read error"
-  else
-    printf 'regauth-file %s present %s\n%s\n' "$i" "$m" "$b"
-  fi
-  i=$((i+1))
-done
-echo regauth-end
-"#;
-
-/// Writes files from stdin. Arguments are pairs `PATH SIZE`; stdin is the
-/// concatenated contents in that order.
-///
-/// Phase 1 stages every file as `.<name>.regauth-tmp.<pid>` in the target's
-/// directory (created 0700 if missing; umask 077 so temps are 0600), reading exactly
-/// SIZE bytes (`head -c` reads no further than it must, so the files can share one
-/// stdin) and checking the size arrived whole; then one `sync TEMP...` fsyncs them
-/// all (coreutils ≥ 8.24 fsyncs named files; `sync -f` would flush the whole
-/// filesystem). If any file fails to stage — a short stdin because the connection
-/// dropped, a full disk — nothing is replaced. Phase 2, per file: hard-link the old
-/// file to `<path>.regauth-backup`, rename the temp over the path (atomic); then one
-/// `sync DIR...` makes the renames durable. The EXIT trap removes any temp left, on
-/// every path out of the script including SIGHUP/SIGTERM/SIGPIPE when sshd tears the
-/// session down, under dash and bash alike (tests/write_script_shells.rs); only
-/// SIGKILL can leave one, and the next write sweeps stale temps
-/// of the same file. Paths are split with parameter expansion, not
-/// `dirname`/`basename`: on a 2-core control host with 50 nodes on loopback every
-/// fork shows in the wall time.
-const WRITE_SCRIPT: &str = r#"
-umask 077
-echo regauth-write-1
-tmp_of() { d=${1%/*}; [ -n "$d" ] || d=/; b=${1##*/}; t="$d/.$b.regauth-tmp.$$"; }
-# Temps made so far, one per line (paths never hold a newline). Not "$@" in the
-# trap: bash runs a trap with the positional parameters of the function it
-# interrupted (shifted in stage/commit), so it would miss the temp being staged.
-temps=
-cleanup() { set -f; IFS='
-'; for t in $temps; do [ ! -e "$t" ] || rm -f -- "$t"; done; }
-oneline() { printf '%s' "$1" | tr '\n' ' '; }
-trap cleanup EXIT
-trap 'exit 129' HUP
-trap 'exit 130' INT
-trap 'exit 141' PIPE
-trap 'exit 143' TERM
-stage() {
-  i=0
-  while [ $# -ge 2 ]; do
-    f=$1; n=$2; shift 2
-    tmp_of "$f"
-    if [ ! -d "$d" ] && ! err=$(mkdir -p -m 0700 -- "$d" 2>&1); then
-      printf 'regauth-stage %s error %s\n' "$i" "$(oneline "$err")"; return 1
-    fi
-    for old in "$d/.$b.regauth-tmp."*; do
-      [ ! -f "$old" ] || rm -f -- "$old"
-    done
-    temps="$temps
-$t"
-    if ! err=$( { head -c "$n" > "$t"; } 2>&1 ); then
-      printf 'regauth-stage %s error %s\n' "$i" "$(oneline "$err")"; return 1
-    fi
-    got=$(wc -c < "$t")
-    if [ "$got" -ne "$n" ]; then
-      printf 'regauth-stage %s error input ended after %s of %s bytes\n' "$i" "$got" "$n"; return 1
-    fi
-    i=$((i+1))
-  done
-}
-# sync_all WHAT PATH SIZE...: one sync of every temp file (WHAT=t) or directory (d).
-sync_all() {
-  what=$1; shift; k=$(($# / 2))
-  while [ "$k" -gt 0 ]; do
-    tmp_of "$1"; if [ "$what" = t ]; then set -- "$@" "$t"; else set -- "$@" "$d"; fi
-    shift 2; k=$((k-1))
-  done
-  sync -- "$@"
-}
-commit() {
-  i=0; rc=0
-  while [ $# -ge 2 ]; do
-    f=$1; shift 2
-    tmp_of "$f"
-    if [ -e "$f" ] && ! err=$( { ln -f -- "$f" "$f.regauth-backup" || cp -p -- "$f" "$f.regauth-backup"; } 2>&1 ); then
-      printf 'regauth-write %s error backup failed: %s\n' "$i" "$(oneline "$err")"; rc=1
-    elif err=$(mv -f -T -- "$t" "$f" 2>&1); then
-      echo "regauth-write $i ok"
-    else
-      printf 'regauth-write %s error %s\n' "$i" "$(oneline "$err")"; rc=1
-    fi
-    i=$((i+1))
-  done
-  return $rc
-}
-if stage "$@" && { sync_all t "$@" || { echo "regauth-stage 0 error cannot fsync temp files"; false; }; }; then
-  commit "$@"; rc=$?
-  sync_all d "$@" 2>/dev/null
-else
-  rc=1
-fi
-echo regauth-end
-exit $rc
-"#;
-
-/// Quotes `s` for a POSIX shell: `'...'` with `'` as `'\''`.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// The command line that runs `script` with `args`, through `sudo -n -u` when becoming.
-///
-/// `sudo -n` never prompts: a host that wants a password fails at once.
-pub fn script_command(become_user: Option<&str>, script: &str, args: &[&str]) -> String {
-    let mut words: Vec<String> = Vec::new();
-    if let Some(user) = become_user {
-        words.extend(["sudo", "-n", "-u"].map(String::from));
-        words.push(shell_quote(user));
-        words.push("--".into());
-    }
-    words.push("sh".into());
-    words.push("-c".into());
-    words.push(shell_quote(script));
-    // $0 for the script: shows up in ps as the script's name.
-    words.push("regauth".into());
-    words.extend(args.iter().map(|a| shell_quote(a)));
-    words.join(" ")
-}
+use super::scripts::{COMMIT_LINE, READ_SCRIPT, WRITE_SCRIPT};
+pub use super::scripts::{script_command, shell_quote};
 
 /// The command and stdin bytes [`write_files`] sends; public so tests can replay a
 /// write with an interrupted stdin.
@@ -270,14 +125,25 @@ pub fn write_request(
         args.push(f.path);
         args.push(size);
     }
-    let stdin = files
-        .iter()
-        .flat_map(|f| f.contents.iter().copied())
-        .collect();
-    Ok((script_command(become_user, WRITE_SCRIPT, &args), stdin))
+    Ok((
+        script_command(become_user, WRITE_SCRIPT, &args),
+        write_stdin(files),
+    ))
 }
 
-fn check_path(path: &str) -> Result<(), String> {
+/// The write script's stdin: every file's contents in order, then the commit line.
+pub(crate) fn write_stdin(files: &[FileWrite<'_>]) -> Vec<u8> {
+    let mut stdin = Vec::with_capacity(
+        files.iter().map(|f| f.contents.len()).sum::<usize>() + COMMIT_LINE.len(),
+    );
+    for f in files {
+        stdin.extend_from_slice(f.contents);
+    }
+    stdin.extend_from_slice(COMMIT_LINE);
+    stdin
+}
+
+pub(crate) fn check_path(path: &str) -> Result<(), String> {
     if !path.starts_with('/') || path.contains(['\n', '\0']) || path.ends_with('/') {
         return Err(format!(
             "remote path must be an absolute file path: {path:?}"
@@ -299,7 +165,7 @@ pub fn read_files(session: &Session, paths: &[&str]) -> Result<Vec<RemoteFile>, 
     let command = script_command(session.become_user(), READ_SCRIPT, paths);
     let reply = exec(session, &command, &[], READ_LIMIT)?;
     let stdout = banner_or_error(session, "read", &reply, "regauth-read-1")?;
-    parse_read(stdout, paths.len()).map_err(remote)
+    parse_read(stdout, paths.len(), "regauth-end").map_err(remote)
 }
 
 /// Writes every file in one exec; outcomes in the same order.
@@ -405,10 +271,10 @@ fn answers(session: &Session) -> bool {
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-struct Reply {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    status: Option<i32>,
+pub(crate) struct Reply {
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
+    pub(crate) status: Option<i32>,
 }
 
 /// One exec: send `stdin`, close it, collect stdout (up to `limit`) and stderr.
@@ -458,7 +324,7 @@ fn exec(session: &Session, command: &str, stdin: &[u8], limit: usize) -> Result<
 /// `libssh2_channel_read` may return 0 (which `Read` takes for EOF) when the
 /// transport delivered a packet for something else. End is when libssh2 says the
 /// channel is at EOF with nothing queued for it.
-fn drain(
+pub(crate) fn drain(
     session: &Session,
     channel: &ssh2::Channel,
     limit: usize,
@@ -473,9 +339,21 @@ fn drain_within(
     limit: usize,
     quiet: Duration,
 ) -> std::io::Result<(Vec<u8>, Vec<u8>, bool)> {
+    drain_until(session, channel, limit, quiet, None)
+}
+
+/// `drain_within` that also stops once stdout ends with `until` (a script that now
+/// waits for its stdin).
+pub(crate) fn drain_until(
+    session: &Session,
+    channel: &ssh2::Channel,
+    limit: usize,
+    quiet: Duration,
+    until: Option<&[u8]>,
+) -> std::io::Result<(Vec<u8>, Vec<u8>, bool)> {
     let ssh = session.ssh2();
     ssh.set_blocking(false);
-    let result = drain_nonblocking(session, channel, limit, quiet);
+    let result = drain_nonblocking(session, channel, limit, quiet, until);
     ssh.set_blocking(true);
     result
 }
@@ -485,6 +363,7 @@ fn drain_nonblocking(
     channel: &ssh2::Channel,
     limit: usize,
     quiet: Duration,
+    until: Option<&[u8]>,
 ) -> std::io::Result<(Vec<u8>, Vec<u8>, bool)> {
     let mut out = (Vec::new(), Vec::new());
     let mut truncated = false;
@@ -513,7 +392,7 @@ fn drain_nonblocking(
                 }
             }
         }
-        if channel.eof() {
+        if channel.eof() || until.is_some_and(|m| out.0.ends_with(m)) {
             return Ok((out.0, out.1, truncated));
         }
         if progressed {
@@ -554,7 +433,9 @@ fn wait_socket(session: &Session) -> std::io::Result<()> {
     Ok(())
 }
 
-fn finish(channel: &mut ssh2::Channel) -> std::io::Result<(Option<i32>, Option<String>)> {
+pub(crate) fn finish(
+    channel: &mut ssh2::Channel,
+) -> std::io::Result<(Option<i32>, Option<String>)> {
     channel.wait_close()?;
     let signal = channel.exit_signal().ok().and_then(|s| s.exit_signal);
     let status = if signal.is_some() {
@@ -567,7 +448,7 @@ fn finish(channel: &mut ssh2::Channel) -> std::io::Result<(Option<i32>, Option<S
 
 /// The stdout after the banner line, or the error that kept the script from starting
 /// (sudo refusing, no `sh`).
-fn banner_or_error<'r>(
+pub(crate) fn banner_or_error<'r>(
     session: &Session,
     op: &'static str,
     reply: &'r Reply,
@@ -599,7 +480,8 @@ fn banner_or_error<'r>(
     }
 }
 
-fn parse_read(stdout: &str, count: usize) -> Result<Vec<RemoteFile>, String> {
+/// The files of a read reply, which ends with the line `end`.
+pub(crate) fn parse_read(stdout: &str, count: usize, end: &str) -> Result<Vec<RemoteFile>, String> {
     let mut files = Vec::with_capacity(count);
     let mut lines = stdout.split('\n');
     for i in 0..count {
@@ -630,14 +512,14 @@ fn parse_read(stdout: &str, count: usize) -> Result<Vec<RemoteFile>, String> {
         files.push(file);
     }
     match lines.next() {
-        Some("regauth-end") => Ok(files),
+        Some(last) if last == end => Ok(files),
         other => Err(format!(
             "reply incomplete (got {other:?} instead of the end)"
         )),
     }
 }
 
-fn parse_write(stdout: &str, count: usize) -> Result<Vec<WriteOutcome>, String> {
+pub(crate) fn parse_write(stdout: &str, count: usize) -> Result<Vec<WriteOutcome>, String> {
     let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; count];
     let mut staging_error = None;
     let mut ended = false;
@@ -710,7 +592,7 @@ mod tests {
         let (cmd, stdin) = write_request(None, &files).unwrap();
         assert!(!cmd.contains("SECRET"));
         assert!(cmd.ends_with("'/a/config.json' '10' '/b/config.json' '0'"));
-        assert_eq!(stdin, b"SECRET-ONE");
+        assert_eq!(stdin, b"SECRET-ONEregauth-commit\n");
         let bad = [FileWrite {
             path: "relative",
             contents: b"",
@@ -721,7 +603,7 @@ mod tests {
     #[test]
     fn parse_read_reply() {
         let reply = "regauth-file 0 missing\nregauth-file 1 present 600 0\naGk=\nregauth-file 2 present 644 1000\n\nregauth-file 3 error not a regular file\nregauth-end\n";
-        let files = parse_read(reply, 4).unwrap();
+        let files = parse_read(reply, 4, "regauth-end").unwrap();
         assert_eq!(files[0], RemoteFile::Missing);
         assert_eq!(
             files[1],
@@ -733,8 +615,8 @@ mod tests {
         );
         assert_eq!(files[2].contents(), Some(&b""[..]));
         assert!(matches!(files[3], RemoteFile::Unreadable(_)));
-        assert!(parse_read("regauth-file 0 missing\n", 1).is_err());
-        assert!(parse_read("regauth-file 0 present 600 0\n", 1).is_err());
+        assert!(parse_read("regauth-file 0 missing\n", 1, "regauth-end").is_err());
+        assert!(parse_read("regauth-file 0 present 600 0\n", 1, "regauth-end").is_err());
     }
 
     #[test]
