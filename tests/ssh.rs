@@ -373,6 +373,16 @@ fn become_with_sudo_writes_root_owned_private_files() {
     // Reading a root-only file needs the become too.
     let files = read_files(&session, &[&path]).unwrap();
     assert_eq!(files[0].contents(), Some(&b"as root"[..]));
+    // So does the one-exec update, both halves.
+    let out = ssh::update_files(&session, &[&path], |files| {
+        assert_eq!(files[0].contents(), Some(&b"as root"[..]));
+        Ok::<_, ()>(vec![(0, b"updated as root".to_vec())])
+    })
+    .unwrap();
+    assert_eq!(out, Ok(vec![WriteOutcome::Written]));
+    assert_eq!(std::fs::read(&path).unwrap(), b"updated as root");
+    assert_eq!(std::fs::metadata(&path).unwrap().uid(), 0);
+    assert_eq!(mode(&path), 0o600);
     let who = run(&session, "id -u; echo to-stderr >&2; exit 3").unwrap();
     assert_eq!(who.status, Some(3));
     assert_eq!(String::from_utf8_lossy(&who.output), "0\nto-stderr\n");
@@ -409,6 +419,15 @@ fn become_without_sudo_rights_fails_fast_and_writes_nothing() {
     .unwrap_err();
     assert!(matches!(err, SshError::Become { .. }), "{err}");
     assert_eq!(err.exit(), Exit::Failed);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!Path::new(&path).exists());
+    // The one-exec update fails the same way, before anything is planned.
+    let started = Instant::now();
+    let err = ssh::update_files(&session, &[&path], |_| -> Result<_, ()> {
+        panic!("planned after sudo refused")
+    })
+    .unwrap_err();
+    assert!(matches!(err, SshError::Become { .. }), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(!Path::new(&path).exists());
 }
