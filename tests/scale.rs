@@ -208,3 +208,44 @@ fn serial_list_restarts_in_ansible_batches() {
         .collect();
     assert_eq!(seen, target, "restarts per batch differ from Ansible's");
 }
+
+#[test]
+fn a_node_costs_one_handshake_and_two_execs_per_run() {
+    // What the scale bench's wall time rests on, at CI's size: the pool keeps every
+    // session between the update and the restart (no second handshake), and a host's
+    // read-compare-write is one exec.
+    let w = World::new(6);
+    let inv = w.inventory(USER, PASSWORD);
+    let counts = |i: usize| {
+        let log = w.ssh.nodes[i].log_text();
+        (
+            log.matches("Accepted publickey").count(),
+            log.matches("Starting session: command").count(),
+        )
+    };
+    let args = ["--skip-tags", "validate,cluster", "--forks", "3"];
+    // node1 is the master too: its master step is one more update, and it restarts as
+    // a master as well.
+    let execs = |i: usize, node: usize, master: usize| if i == 0 { node + master } else { node };
+    let o = w.run("registry_auth.yml", &inv, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for i in 0..6 {
+        assert_eq!(w.restarts(i), execs(i, 1, 1), "node {i}: {}", text(&o));
+        // One handshake; the update and the restart.
+        assert_eq!(
+            counts(i),
+            (1, execs(i, 2, 2)),
+            "node {i}: (handshakes, execs)"
+        );
+    }
+    // Unchanged: one more handshake and only the updates.
+    let o = w.run("registry_auth.yml", &inv, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for i in 0..6 {
+        assert_eq!(
+            counts(i),
+            (2, execs(i, 3, 3)),
+            "node {i}: (handshakes, execs) after the rerun"
+        );
+    }
+}
