@@ -67,6 +67,20 @@ pub(crate) unsafe fn release_zero_pages(block: *mut c_void) -> usize {
 mod tests {
     use super::*;
 
+    #[test]
+    fn libssh2_allocates_its_session_object_with_malloc() {
+        // What `Session::release_idle_memory` relies on: ssh2 creates the session with
+        // libssh2's default allocator, so the object is one malloc block of libssh2's
+        // `sizeof(LIBSSH2_SESSION)` (~71 KB in 1.11). A custom allocator or a reshaped
+        // object fails this (or crashes it) before it can mislead the release.
+        let session = ssh2::Session::new().unwrap();
+        let mut raw = session.raw();
+        let object = std::ptr::from_mut(&mut *raw).cast::<c_void>();
+        // SAFETY: the block libssh2 allocated for the session (see above).
+        let size = unsafe { libc::malloc_usable_size(object) };
+        assert!((60_000..100_000).contains(&size), "{size}");
+    }
+
     fn resident_kb() -> usize {
         let s = std::fs::read_to_string("/proc/self/status").unwrap();
         let line = s.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
