@@ -1,7 +1,7 @@
 //! `regauth run PLAYBOOK`: runs a playbook's steps against the inventory's hosts, as
 //! ansible-playbook would run the installer's plays: validation first (stopping
 //! before anything is touched when a credential fails), auth files over one SSH
-//! session per host (one read and at most one write exec per step), the cluster's
+//! session per host (one exec per step reads, compares and writes), the cluster's
 //! secrets, then rolling restarts of only what changed. Failed and unreachable hosts
 //! drop out of later steps; the others carry on; the recap and exit code follow
 //! Ansible's, with a retry file listing the hosts to rerun.
