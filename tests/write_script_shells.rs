@@ -17,6 +17,21 @@ fn temps(dir: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
+/// The shells under test that this machine has: not every machine has both; the lab
+/// image has.
+fn shells() -> Vec<&'static str> {
+    ["dash", "bash"]
+        .into_iter()
+        .filter(|shell| {
+            let there = Command::new(shell).arg("-c").arg("true").status().is_ok();
+            if !there {
+                eprintln!("{shell} not installed: not tried");
+            }
+            there
+        })
+        .collect()
+}
+
 /// Starts a script's command line (`sh -c SCRIPT regauth ARGS...`) with the shell under
 /// test instead of `sh`, exec'd so that a signal reaches the script's own process.
 fn spawn_under(shell: &str, command: &str) -> std::process::Child {
@@ -89,12 +104,7 @@ fn hang_up_mid_stage(shell: &str, signal: i32) -> Vec<String> {
 #[test]
 fn hang_up_while_staging_leaves_no_temp_under_dash_and_bash() {
     let mut ran = 0;
-    for shell in ["dash", "bash"] {
-        if Command::new(shell).arg("-c").arg("true").status().is_err() {
-            // Not every machine has both; the lab image has.
-            eprintln!("{shell} not installed: not tried");
-            continue;
-        }
+    for shell in shells() {
         for (signal, name) in [
             (libc::SIGHUP, "HUP"),
             (libc::SIGTERM, "TERM"),
@@ -141,11 +151,7 @@ fn update_under(shell: &str, paths: &[&str], request: Option<&[u8]>) -> (String,
 fn update_script_reads_then_writes_under_dash_and_bash() {
     use regauth::ssh::update::update_request;
     let mut ran = 0;
-    for shell in ["dash", "bash"] {
-        if Command::new(shell).arg("-c").arg("true").status().is_err() {
-            eprintln!("{shell} not installed: not tried");
-            continue;
-        }
+    for shell in shells() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a b.json").display().to_string();
         let b = dir.path().join("sub/dir/b.json").display().to_string();

@@ -262,7 +262,7 @@ fn answers(session: &Session) -> bool {
     let alive = ssh.channel_session().is_ok_and(|mut channel| {
         channel.exec("true").is_ok()
             && channel.send_eof().is_ok()
-            && drain_within(session, &channel, 0, wait).is_ok()
+            && drain_until(session, &channel, 0, wait, None).is_ok()
             && finish(&mut channel).is_ok()
     });
     ssh.set_timeout(u32::try_from(session.timeout().as_millis()).unwrap_or(u32::MAX));
@@ -329,21 +329,11 @@ pub(crate) fn drain(
     channel: &ssh2::Channel,
     limit: usize,
 ) -> std::io::Result<(Vec<u8>, Vec<u8>, bool)> {
-    drain_within(session, channel, limit, session.timeout())
+    drain_until(session, channel, limit, session.timeout(), None)
 }
 
-/// `drain` with another allowance for silence than the session's timeout.
-fn drain_within(
-    session: &Session,
-    channel: &ssh2::Channel,
-    limit: usize,
-    quiet: Duration,
-) -> std::io::Result<(Vec<u8>, Vec<u8>, bool)> {
-    drain_until(session, channel, limit, quiet, None)
-}
-
-/// `drain_within` that also stops once stdout ends with `until` (a script that now
-/// waits for its stdin).
+/// `drain` with another allowance for silence than the session's timeout (`quiet`),
+/// stopping early once stdout ends with `until` (a script that now waits for its stdin).
 pub(crate) fn drain_until(
     session: &Session,
     channel: &ssh2::Channel,
