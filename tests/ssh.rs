@@ -287,14 +287,34 @@ fn new_key(dir: &Path, name: &str, args: &[&str]) -> std::path::PathBuf {
     key
 }
 
-/// A new key pair (see [`new_key`]), authorized on every node of the lab.
-fn authorized_key(lab: &support::sshd::Lab, name: &str, args: &[&str]) -> std::path::PathBuf {
-    let key = new_key(lab.dir(), name, args);
+/// `key`, authorized on every node of the lab.
+fn authorize(lab: &support::sshd::Lab, key: std::path::PathBuf) -> std::path::PathBuf {
     let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
     let mut keys = std::fs::read_to_string(&lab.authorized_keys).unwrap();
     keys.push_str(&public);
     std::fs::write(&lab.authorized_keys, keys).unwrap();
     key
+}
+
+/// A new key pair (see [`new_key`]), authorized on every node of the lab.
+fn authorized_key(lab: &support::sshd::Lab, name: &str, args: &[&str]) -> std::path::PathBuf {
+    authorize(lab, new_key(lab.dir(), name, args))
+}
+
+/// An authorized ECDSA key whose scalar fills its field (`full`), as ssh-key 0.6
+/// needs to sign with it, or one OpenSSH wrote a byte short (one key in 256), which
+/// regauth leaves to libssh2: keys are drawn until one is.
+fn ecdsa_key(lab: &support::sshd::Lab, name: &str, full: bool) -> std::path::PathBuf {
+    for _ in 0..5000 {
+        let key = new_key(lab.dir(), name, &["-t", "ecdsa", "-N", ""]);
+        let text = std::fs::read_to_string(&key).unwrap();
+        if ssh_key::PrivateKey::from_openssh(&text).is_ok() == full {
+            return authorize(lab, key);
+        }
+        std::fs::remove_file(&key).unwrap();
+        std::fs::remove_file(key.with_extension("pub")).unwrap();
+    }
+    panic!("5,000 ECDSA keys and none with full = {full}");
 }
 
 #[test]
@@ -309,7 +329,8 @@ fn keys_parsed_once_sign_every_connection_and_others_keep_libssh2() {
         let loaded = opts.files.key(key).unwrap().unwrap();
         loaded.native_signatures()
     };
-    let ecdsa = authorized_key(&lab, "client_ecdsa", &["-t", "ecdsa", "-N", ""]);
+    let ecdsa = ecdsa_key(&lab, "client_ecdsa", true);
+    let ecdsa_short = ecdsa_key(&lab, "client_ecdsa_short", false);
     let rsa = authorized_key(&lab, "client_rsa", &["-t", "rsa", "-b", "2048", "-N", ""]);
     let rsa_pem = authorized_key(
         &lab,
@@ -331,8 +352,9 @@ fn keys_parsed_once_sign_every_connection_and_others_keep_libssh2() {
         }
         assert_eq!(signatures(key), Some(2), "{}", key.display());
     }
-    // RSA (OpenSSH and PEM format): libssh2 signs, as before.
-    for key in [&rsa, &rsa_pem] {
+    // RSA (OpenSSH and PEM format), and an ECDSA key written with a short scalar:
+    // libssh2 signs, as before.
+    for key in [&rsa, &rsa_pem, &ecdsa_short] {
         let s = connect(&with_key(key), &opts).unwrap();
         assert!(run(&s, "true").unwrap().success());
         assert_eq!(signatures(key), None, "{}", key.display());
