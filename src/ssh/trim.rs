@@ -9,7 +9,7 @@
 //! zeros after that, so the object's contents do not change, and the page is faulted in
 //! again (zeroed) only if libssh2 writes there. The same release right after the object
 //! is made, before the handshake, keeps a session at work to the ~6 pages it writes
-//! (of 22), which is what `--forks` sessions at work at once cost.
+//! instead of all ~20, which is what `--forks` sessions at work at once cost.
 
 use std::ffi::c_void;
 
