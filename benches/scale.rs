@@ -1,8 +1,8 @@
 //! Fleet scale: `regauth run playbooks/registry_auth.yml` on N sshd nodes (default
 //! 1,000; `REGAUTH_BENCH_NODES=2000` for the 2,000-node figures), measured in one run,
-//! each row against a floor measured just before it (every node's ssh handshake once,
-//! 100 at a time: OpenSSH `ssh host true` with curve25519, as benches/distribute.rs),
-//! and against
+//! each row against the floors measured just before and just after it (every node's ssh
+//! handshake once, 100 at a time: OpenSSH `ssh host true` with curve25519, as
+//! benches/distribute.rs; the ratio is to their mean), and against
 //! parallel-ssh (libssh2 + gevent) doing only one exec per node (write both files,
 //! restart; benches/fleet/pssh_registry_auth.py), when `python3 -c 'import pssh'` works.
 //!
@@ -46,12 +46,13 @@ struct Measure {
 
 /// Runs `c` to the end, timing it and reading its rusage with wait4.
 impl Measure {
-    /// One printed row: wall, ratio to the floor, peak RSS, CPU per node, `extra`, load,
-    /// and the check of the nodes afterwards on the next line.
+    /// One printed row: wall, ratio to the mean of the floors measured just before and
+    /// after it, peak RSS, CPU per node, `extra`, load, and the check of the nodes
+    /// afterwards on the next line.
     fn row(
         &self,
         what: &str,
-        floor: Duration,
+        (before, after): (Duration, Duration),
         nodes: usize,
         extra: &str,
         load: &str,
@@ -63,9 +64,11 @@ impl Measure {
             format!("  {extra}")
         };
         format!(
-            "{what:<44} {:>7.1} s  {:.2}x  RSS {:>5.1} MB  CPU {:>4.2} ms/node (sys {:.2}){extra}  load {load}\n    {check}",
+            "{what:<44} {:>7.1} s  {:.2}x (floors {:.1}/{:.1} s)  RSS {:>5.1} MB  CPU {:>4.2} ms/node (sys {:.2}){extra}  load {load}\n    {check}",
             self.wall.as_secs_f64(),
-            self.wall.as_secs_f64() / floor.as_secs_f64(),
+            self.wall.as_secs_f64() / ((before + after).as_secs_f64() / 2.0),
+            before.as_secs_f64(),
+            after.as_secs_f64(),
             self.rss_mb,
             self.cpu * 1000.0 / nodes as f64,
             self.sys * 1000.0 / nodes as f64,
@@ -165,10 +168,11 @@ fn main() {
         load_average()
     )];
 
-    // Each row is compared with a floor measured just before it: on a shared VM the
-    // machine's speed drifts within a run (one 2,000-node run saw the same work cost
-    // 33 and then 47 ms of machine time per node), and a ratio to a floor taken
-    // minutes earlier measured the drift.
+    // Each row is compared with the floors measured just before and just after it: on a
+    // shared VM the machine's speed drifts within a run (one 2,000-node run saw the
+    // same work cost 33 and then 47 ms of machine time per node, and floors of 29 to
+    // 45 s), and a ratio to a floor taken minutes earlier measured the drift. A row's
+    // line is filled in once the floor after it is known.
     let floor_row = |lines: &mut Vec<String>| {
         let counters = fleet::Counters::now();
         let (floor_wall, floor_cpu) = floor(lab, 100);
@@ -185,7 +189,7 @@ fn main() {
         floor_wall
     };
 
-    let regauth = |forks: usize, nofile: Option<u64>, floor_wall: Duration| {
+    let regauth = |forks: usize, nofile: Option<u64>| {
         reset(lab);
         // REGAUTH_BENCH_WRAP="valgrind --tool=callgrind" runs regauth under a profiler.
         let wrap = std::env::var("REGAUTH_BENCH_WRAP").unwrap_or_default();
@@ -228,13 +232,30 @@ fn main() {
             field("reconnects"),
             field("budget"),
         );
-        m.row(&what, floor_wall, nodes, &sessions, &load, &check)
+        move |floors| m.row(&what, floors, nodes, &sessions, &load, &check)
+    };
+    // The row waiting for the floor after it: its line's index, the floor before it,
+    // and how to write it.
+    type Pending = (
+        usize,
+        Duration,
+        Box<dyn FnOnce((Duration, Duration)) -> String>,
+    );
+    let mut pending: Option<Pending> = None;
+    let next_floor = |lines: &mut Vec<String>, pending: &mut Option<Pending>| {
+        let floor_wall = floor_row(lines);
+        if let Some((i, before, row)) = pending.take() {
+            lines[i] = row((before, floor_wall));
+            eprintln!("{}", lines[i]);
+        }
+        floor_wall
     };
     let rows = [(50, None), (200, None), (50, Some(1024)), (200, Some(1024))];
     for (forks, nofile) in rows.into_iter().take(env_usize("REGAUTH_BENCH_ROWS", 4)) {
-        let floor_wall = floor_row(&mut lines);
-        lines.push(regauth(forks, nofile, floor_wall));
-        eprintln!("{}", lines.last().unwrap());
+        let before = next_floor(&mut lines, &mut pending);
+        let row = regauth(forks, nofile);
+        lines.push(String::new());
+        pending = Some((lines.len() - 1, before, Box::new(row)));
     }
 
     let has_pssh = Command::new("python3")
@@ -257,7 +278,7 @@ fn main() {
         std::fs::write(&spec_path, spec.to_string()).expect("pssh spec");
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fleet/pssh_registry_auth.py");
-        let floor_wall = floor_row(&mut lines);
+        let before = next_floor(&mut lines, &mut pending);
         let load = load_average();
         let counters = fleet::Counters::now();
         let m = measured(
@@ -269,17 +290,13 @@ fn main() {
         assert!(m.ok, "parallel-ssh failed:\n{}", m.stderr);
         let what = "parallel-ssh, pool 100, one exec per node";
         let check = verify(lab, what);
-        lines.push(m.row(
-            what,
-            floor_wall,
-            nodes,
-            &format!("({spent})"),
-            &load,
-            &check,
-        ));
+        lines.push(String::new());
+        let row = move |floors| m.row(what, floors, nodes, &format!("({spent})"), &load, &check);
+        pending = Some((lines.len() - 1, before, Box::new(row)));
     } else {
         lines.push("parallel-ssh: not installed (pip install parallel-ssh), row skipped".into());
     }
+    next_floor(&mut lines, &mut pending);
     lines.push(format!("load at end {}", load_average()));
     println!("\n{}", lines.join("\n"));
 }
