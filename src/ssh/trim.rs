@@ -48,7 +48,7 @@ pub(crate) unsafe fn release_zero_pages(block: *mut c_void) -> usize {
     while p < end {
         // SAFETY: in bounds of the block (see above); bytes have no invalid values.
         let bytes = unsafe { std::slice::from_raw_parts(p as *const u8, page) };
-        let zero = bytes.iter().all(|&b| b == 0);
+        let zero = is_zero(bytes);
         match (zero, run) {
             (true, None) => run = Some(p),
             (false, Some(from)) => {
@@ -63,6 +63,18 @@ pub(crate) unsafe fn release_zero_pages(block: *mut c_void) -> usize {
         flush(from, end);
     }
     released
+}
+
+/// Whether `page` holds only zeros. An OR over whole words, without an early exit, so
+/// the compiler makes it a vector loop: a byte-by-byte test cost ~4 instructions a
+/// byte, 11% of regauth's instructions on a run (callgrind, 80 nodes).
+fn is_zero(page: &[u8]) -> bool {
+    let words = page.chunks_exact(16);
+    let rest = words.remainder().iter().fold(0, |a, &b| a | b);
+    let or = words.fold(0u128, |a, w| {
+        a | u128::from_ne_bytes(w.try_into().expect("16 bytes"))
+    });
+    or == 0 && rest == 0
 }
 
 /// How many bytes of the pages overlapping the heap block at `block` are resident.
@@ -108,6 +120,17 @@ mod tests {
         let s = std::fs::read_to_string("/proc/self/status").unwrap();
         let line = s.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
         line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn a_page_is_zero_only_if_every_byte_is() {
+        let mut page = vec![0u8; 4096 + 5];
+        assert!(is_zero(&page));
+        for i in [0, 15, 16, 2047, 4095, 4096, 4100] {
+            page[i] = 1;
+            assert!(!is_zero(&page), "byte {i}");
+            page[i] = 0;
+        }
     }
 
     #[test]
