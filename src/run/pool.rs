@@ -1,7 +1,7 @@
 //! SSH sessions kept between steps, at most a budget of them open at once.
 //!
-//! A session costs one descriptor and memory (about 30 KB once idle: libssh2's
-//! zeroed 70 KB session object is mostly handed back while it waits, see
+//! A session costs one descriptor and memory (about 30 KB: libssh2's zeroed ~81 KB
+//! session object is mostly handed back when it is made and while it waits, see
 //! `ssh/trim.rs`), so keeping one per host for the whole run made descriptors and
 //! memory grow with the fleet. The budget comes from `--forks`, the descriptor
 //! limit and a memory allowance; a host whose session had to be closed reconnects
@@ -19,8 +19,8 @@ use std::sync::{Condvar, Mutex};
 /// Sessions kept open at most for memory's sake, whatever the descriptor limit allows:
 /// OpenShift 3.11's largest supported cluster, so such a run never reconnects (each
 /// reconnect is a handshake that costs the node as much as the whole update). On 2,000
-/// hosts peak RSS was 74 MB at --forks 50 and 90 MB at --forks 200 (benches/scale.rs);
-/// before idle sessions gave back their zero pages, 800 sessions already took 110 MB.
+/// hosts peak RSS was 77 MB at --forks 50 and 81-87 MB at --forks 200 (benches/scale.rs);
+/// before sessions gave back their zero pages, 800 sessions already took 110 MB.
 const MEMORY_SESSIONS: usize = 2000;
 
 /// Descriptors kept free for everything that is not an SSH session: the runtime,

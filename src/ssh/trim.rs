@@ -1,6 +1,6 @@
 //! Gives back the memory of an idle session that holds nothing.
 //!
-//! libssh2 allocates each session as one ~71 KB object and zeroes it whole; most of it is
+//! libssh2 allocates each session as one ~81 KB object and zeroes it whole; most of it is
 //! two 35,000-byte packet buffers of which a session on a quiet link uses the first few
 //! kilobytes. The zeroed pages stay resident, so the pages of kept sessions were most of
 //! a 2,000-host run's memory and capped how many sessions could wait between steps
@@ -106,8 +106,9 @@ mod tests {
     fn libssh2_allocates_its_session_object_with_malloc() {
         // What `Session::release_idle_memory` relies on: ssh2 creates the session with
         // libssh2's default allocator, so the object is one malloc block of libssh2's
-        // `sizeof(LIBSSH2_SESSION)` (~71 KB in 1.11). A custom allocator or a reshaped
-        // object fails this (or crashes it) before it can mislead the release.
+        // `sizeof(LIBSSH2_SESSION)` (82,968 usable bytes with the 1.11 libssh2-sys
+        // builds). A custom allocator or a reshaped object fails this (or crashes it)
+        // before it can mislead the release.
         let session = ssh2::Session::new().unwrap();
         let mut raw = session.raw();
         let object = std::ptr::from_mut(&mut *raw).cast::<c_void>();
