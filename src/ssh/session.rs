@@ -122,30 +122,18 @@ impl Session {
     /// Hands back the pages of libssh2's session object that hold only zeros (see
     /// `trim.rs`), for a session about to wait idle; returns the bytes released.
     pub fn release_idle_memory(&self) -> usize {
-        release_zero_pages(&self.ssh)
+        super::trim::release_session(&self.ssh)
     }
 
     /// How many bytes of libssh2's session object are resident (pages it has written).
     pub fn resident_object_bytes(&self) -> usize {
-        let mut raw = self.ssh.raw();
-        let object = std::ptr::from_mut(&mut *raw).cast::<std::ffi::c_void>();
-        // SAFETY: the object is one live malloc block (see `release_zero_pages`).
-        unsafe { super::trim::resident_bytes(object) }
+        super::trim::session_resident_bytes(&self.ssh)
     }
 
     /// Ends the session politely (an SSH disconnect message instead of a reset).
     pub fn close(self) {
         // Drop does the work.
     }
-}
-
-/// Hands back the pages of `ssh`'s libssh2 session object that hold only zeros.
-fn release_zero_pages(ssh: &ssh2::Session) -> usize {
-    let mut raw = ssh.raw();
-    let object = std::ptr::from_mut(&mut *raw).cast::<std::ffi::c_void>();
-    // SAFETY: libssh2 allocates the session object as one malloc block and this is
-    // its start; the session's lock is held, so nothing uses it meanwhile.
-    unsafe { super::trim::release_zero_pages(object) }
 }
 
 impl Drop for Session {
@@ -188,7 +176,7 @@ pub fn connect(target: &SshTarget, opts: &ConnectOptions) -> Result<Session, Ssh
     // libssh2 zeroes the whole new object, pages a connection never writes included:
     // hand them back before the handshake, so a session at work holds only what it
     // touches (on a 200-fork run, 200 objects at work at once).
-    release_zero_pages(&ssh);
+    super::trim::release_session(&ssh);
     ssh.set_tcp_stream(tcp);
     ssh.set_timeout(u32::try_from(opts.timeout.as_millis()).unwrap_or(u32::MAX));
 

@@ -26,7 +26,7 @@ fn page_size() -> usize {
 /// # Safety
 /// `block` must be a live pointer returned by the C allocator (`malloc`), and nothing
 /// may read or write the block while this runs.
-pub(crate) unsafe fn release_zero_pages(block: *mut c_void) -> usize {
+unsafe fn release_zero_pages(block: *mut c_void) -> usize {
     if block.is_null() {
         return 0;
     }
@@ -65,6 +65,27 @@ pub(crate) unsafe fn release_zero_pages(block: *mut c_void) -> usize {
     released
 }
 
+/// Runs `f` on the start of `ssh`'s libssh2 session object, with the session's lock
+/// held so nothing else uses the object meanwhile.
+fn with_object<R>(ssh: &ssh2::Session, f: impl FnOnce(*mut c_void) -> R) -> R {
+    let mut raw = ssh.raw();
+    f(std::ptr::from_mut(&mut *raw).cast::<c_void>())
+}
+
+/// Hands back the pages of `ssh`'s libssh2 session object that hold only zeros;
+/// returns the bytes released.
+pub(crate) fn release_session(ssh: &ssh2::Session) -> usize {
+    // SAFETY: libssh2 allocates the session object as one malloc block (the tripwire
+    // test below) and `with_object` holds its lock.
+    with_object(ssh, |object| unsafe { release_zero_pages(object) })
+}
+
+/// How many bytes of `ssh`'s libssh2 session object are resident.
+pub(crate) fn session_resident_bytes(ssh: &ssh2::Session) -> usize {
+    // SAFETY: as in `release_session`.
+    with_object(ssh, |object| unsafe { resident_bytes(object) })
+}
+
 /// Whether `page` holds only zeros. An OR over whole words, without an early exit, so
 /// the compiler makes it a vector loop: a byte-by-byte test cost ~4 instructions a
 /// byte, 11% of regauth's instructions on a run (callgrind, 80 nodes).
@@ -81,7 +102,7 @@ fn is_zero(page: &[u8]) -> bool {
 ///
 /// # Safety
 /// `block` must be a live pointer returned by the C allocator (`malloc`).
-pub(crate) unsafe fn resident_bytes(block: *mut c_void) -> usize {
+unsafe fn resident_bytes(block: *mut c_void) -> usize {
     if block.is_null() {
         return 0;
     }
@@ -110,10 +131,10 @@ mod tests {
         // builds). A custom allocator or a reshaped object fails this (or crashes it)
         // before it can mislead the release.
         let session = ssh2::Session::new().unwrap();
-        let mut raw = session.raw();
-        let object = std::ptr::from_mut(&mut *raw).cast::<c_void>();
         // SAFETY: the block libssh2 allocated for the session (see above).
-        let size = unsafe { libc::malloc_usable_size(object) };
+        let size = with_object(&session, |object| unsafe {
+            libc::malloc_usable_size(object)
+        });
         assert!((60_000..100_000).contains(&size), "{size}");
     }
 
